@@ -100,6 +100,8 @@ export function resolveSchema(file: string, ast: SchemaAst, imports: readonly Ir
       for (const f of d.fields) {
         checkAttrs(f.attrs, ATTRS_FOR[d.kind === 'message' ? 'messageField' : 'structField']!, d.kind === 'message' ? 'a message field' : 'a struct field (structs are frozen; only message fields take @since)', report);
         if (names.has(f.name)) report.error(f.span, `field '${f.name}' is declared twice in '${d.name}'`);
+        checkName(f.name, f.span, 'field', report);
+        if (f.optional && f.type.kind === 'named' && own.get(f.type.name)?.decl.kind === 'union') report.error(f.span, `union field '${f.name}' can not be optional: a union already has an empty state (tag 0)`);
         names.add(f.name);
         let since = 1;
         const s = attr(f.attrs, 'since');
@@ -152,6 +154,8 @@ export function resolveSchema(file: string, ast: SchemaAst, imports: readonly Ir
       if (d.cases.length === 0) report.error(d.span, `union '${d.name}' has no cases`);
       for (const c of d.cases) {
         if (names.has(c.name)) report.error(c.span, `case '${c.name}' is declared twice in '${d.name}'`);
+        checkName(c.name, c.span, 'union case', report);
+        if (c.name === 'tag' || c.name === 'kind') report.error(c.span, `'${c.name}' is reserved in unions (views use it for the active case)`);
         names.add(c.name);
         const type = typeRef(c.type, 'case');
         if (type) cases.push({ name: c.name, type, doc: c.doc });
@@ -160,6 +164,24 @@ export function resolveSchema(file: string, ast: SchemaAst, imports: readonly Ir
     }
   }
   return { ir: { file, namespace: ns, imports, importFiles, types }, scope };
+}
+
+/**
+ * Names that generated code can not use as members: the accessors every view has, and
+ * C/C++ and TypeScript keywords that can not be struct members or property names in all
+ * target languages. Names starting with '_' are reserved for the generated code itself.
+ */
+const RESERVED = new Set([
+  'wrap', 'build', 'builder', 'finish', 'verify', 'toJSON', 'bytes', 'version', 'typeId', 'byteLength', 'byteOffset', 'constructor', 'prototype',
+  'auto', 'break', 'case', 'char', 'const', 'continue', 'default', 'do', 'double', 'else', 'enum', 'extern', 'float', 'for', 'goto', 'if', 'inline',
+  'int', 'long', 'register', 'restrict', 'return', 'short', 'signed', 'sizeof', 'static', 'struct', 'switch', 'typedef', 'union', 'unsigned', 'void',
+  'volatile', 'while', 'bool', 'true', 'false', 'class', 'delete', 'new', 'this', 'template', 'typename', 'namespace', 'operator', 'private',
+  'protected', 'public', 'virtual', 'friend', 'mutable', 'explicit', 'throw', 'try', 'catch', 'nullptr', 'and', 'or', 'not', 'xor',
+]);
+
+function checkName(name: string, span: Span, what: string, report: Reporter): void {
+  if (name.startsWith('_')) report.error(span, `${what} name '${name}' starts with '_', which generated code reserves`);
+  else if (RESERVED.has(name)) report.error(span, `${what} name '${name}' is reserved (a keyword in a target language or a member every view has)`);
 }
 
 function attr(attrs: readonly Attribute[], name: string): Attribute | undefined {

@@ -1,0 +1,10 @@
+/** The emitters `isthmus compile --emit` knows, one module each under emit/. */
+import type { CompiledSchema } from './compile.js';
+import type { EmittedFile } from './emit/common.js';
+import { emitJson } from './emit/json.js';
+import { emitTs } from './emit/ts.js';
+
+export const EMITTERS: Record<string, (c: CompiledSchema) => EmittedFile[]> = {
+  ts: emitTs,
+  json: emitJson,
+};
