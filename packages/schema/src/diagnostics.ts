@@ -75,7 +75,10 @@ export class Reporter {
   get hasErrors(): boolean {
     return this.diagnostics.some((d) => d.severity === 'error');
   }
+  /** Throws every diagnostic so far, in file and source order. */
   throwIfErrors(): void {
-    if (this.hasErrors) throw new CompileError(this.diagnostics);
+    if (!this.hasErrors) return;
+    const sorted = [...this.diagnostics].sort((a, b) => (a.span.file.path < b.span.file.path ? -1 : a.span.file.path > b.span.file.path ? 1 : a.span.start - b.span.start));
+    throw new CompileError(sorted);
   }
 }
