@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { compileFile, typeTable } from '@isthmus/schema';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BoundsError, encode, toJSON, verify, VerifyError, type StructLayout, type TypeLayout, type TypeRef, type UnionLayout, Vec } from '@isthmus/runtime';
+import { BoundsError, encode, toJSON, verify, VerifyError, type EnumLayout, type StructLayout, type TypeLayout, type TypeRef, type UnionLayout, Vec } from '@isthmus/runtime';
 import { BookUpdate } from '../../../schemas/generated/ts/market.ts';
 import { Everything } from '../../../schemas/generated/ts/kitchen.ts';
 
@@ -95,7 +95,7 @@ function randomValue(r: Rng, t: TypeRef, table: Map<string, TypeLayout>): unknow
         case 'f64': return r.pick([0, -0.5, 1e300, 5e-324, r.next() * 1e6 - 5e5]);
       }
       break;
-    case 'enum': return r.pick((table.get(t.name) as { values: { name: string }[] }).values).name;
+    case 'enum': return r.pick((table.get(t.name) as EnumLayout).values).name;
     case 'string': return Array.from({ length: r.int(12) }, () => String.fromCodePoint(r.pick([0x41 + r.int(26), 0xe9, 0x3b3, 0x20ac, 0x1d11e, 0x4e2d]))).join('');
     case 'bytes': return Buffer.from(Array.from({ length: r.int(10) }, () => r.int(256))).toString('base64');
     case 'array': return Array.from({ length: t.length }, () => randomValue(r, t.element, table));

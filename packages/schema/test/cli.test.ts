@@ -1,0 +1,51 @@
+/** The `isthmus` CLI as a user runs it: a real process, real files, real exit codes. */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '../dist/cli.js');
+const SCHEMAS = join(import.meta.dirname, '../../../schemas');
+const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+
+describe('isthmus CLI', () => {
+  it('compiles schemas to every emitter', () => {
+    const out = mkdtempSync(join(tmpdir(), 'isthmus-cli-'));
+    const r = run('compile', join(SCHEMAS, 'market.isthmus'), '--emit', 'ts,json', '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['market.layout.json', 'market.ts']);
+  });
+
+  it('reports every error, exits 1 and writes nothing when any schema is bad', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-cli-'));
+    const bad = join(dir, 'bad.isthmus');
+    writeFileSync(bad, 'namespace b;\nmessage M {\n  a: Unknown,\n  b: u8,\n  b: u16,\n}\n');
+    const out = join(dir, 'out');
+    const r = run('compile', join(SCHEMAS, 'market.isthmus'), bad, '--emit', 'ts', '--out', out);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`${bad}:3:6: error: unknown type 'Unknown'`);
+    expect(r.stderr).toContain(`${bad}:5:3: error: field 'b' is declared twice in 'M'`);
+    expect(r.stderr).toContain('no files written');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('check exits 0 for a compatible change and 1 with one line per breakage', () => {
+    const ok = run('check', join(SCHEMAS, 'evolution/market.v1.isthmus'), join(SCHEMAS, 'market.isthmus'));
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('no breaking changes');
+    const back = run('check', join(SCHEMAS, 'market.isthmus'), join(SCHEMAS, 'evolution/market.v1.isthmus'));
+    expect(back.status).toBe(1);
+    expect(back.stderr).toBe(
+      'breaking: market.BookUpdate.trade_id: field #9 was removed; deprecate it with @deprecated instead\n' +
+        `1 breaking change from ${join(SCHEMAS, 'market.isthmus')} to ${join(SCHEMAS, 'evolution/market.v1.isthmus')}\n`,
+    );
+  });
+
+  it('explains usage errors with exit code 2', () => {
+    expect(run().status).toBe(2);
+    expect(run('compile', 'x.isthmus', '--emit', 'cobol').stderr).toContain("unknown emitter 'cobol'");
+  });
+});
