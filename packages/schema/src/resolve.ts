@@ -117,6 +117,10 @@ export function resolveSchema(file: string, ast: SchemaAst, imports: readonly Ir
         const type = typeRef(f.type, 'field');
         if (type) fields.push({ name: f.name, type, optional: f.optional, since, deprecated: !!attr(f.attrs, 'deprecated'), doc: f.doc, span: f.span });
       }
+      for (const f of d.fields) {
+        const m = /^(has|set|init)_(.+)$/.exec(f.name);
+        if (m && names.has(m[2]!)) report.error(f.span, `field '${f.name}' collides with the ${m[1]}_ accessor generated for field '${m[2]}'`);
+      }
       let id: bigint | undefined;
       const idAttr = attr(d.attrs, 'id');
       if (idAttr) {

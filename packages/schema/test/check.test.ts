@@ -23,12 +23,13 @@ describe('isthmus check', () => {
   });
 
   it('reports removed, retyped and reordered fields', () => {
-    expect(breaks('message M { a: u32, b: string, c: u8 }', 'message M { b: string, a: u32 }')).toEqual([
-      'n.M: type id changed from 0xd9f3d1b0e5e1d1c3 to 0x1f1bf48e40aa5d93; readers of the old schema will reject every message'.replace(/0x\w+ to 0x\w+/, (s) => s),
+    const out = breaks('message M { a: u32, b: string, c: u8 }', 'message M { b: string, a: u32 }');
+    expect(out[0]).toMatch(/^n\.M: type id changed from 0x[0-9a-f]{16} to 0x[0-9a-f]{16}; readers of the old schema will reject every message$/);
+    expect(out.slice(1)).toEqual([
       'n.M.a: field moved from position 1 to 2; fields can not be reordered',
       'n.M.b: field moved from position 2 to 1; fields can not be reordered',
       'n.M.c: field #3 was removed; deprecate it with @deprecated instead',
-    ].map((s, i) => (i === 0 ? expect.stringMatching(/^n\.M: type id changed from 0x[0-9a-f]{16} to 0x[0-9a-f]{16}/) : s)) as unknown as string[]);
+    ]);
     expect(breaks('message M { a: u32 }', '@id(0x1) message M { a: u64 }')).toContain('n.M.a: type changed from u32 to u64');
   });
 

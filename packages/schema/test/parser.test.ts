@@ -60,6 +60,7 @@ describe('diagnostics', () => {
     expect(diagnostics({ 'a.isthmus': 'namespace a; message M { a: [u64; 8000], b: [u64; 500] }' })).toContain("fixed part of 68000 bytes");
     expect(diagnostics({ 'a.isthmus': 'namespace a; message M { _x: u8, version: u8 }' })).toMatch(/'_x' starts with '_'[\s\S]*'version' is reserved/);
     expect(diagnostics({ 'a.isthmus': 'namespace a; union U { s: string } message M { u: U? }' })).toContain('can not be optional');
+    expect(diagnostics({ 'a.isthmus': 'namespace a; message M { x: string, set_x: u8 }' })).toContain("field 'set_x' collides with the set_ accessor generated for field 'x'");
   });
 
   it('reports unreadable imports and import cycles at the import', () => {
