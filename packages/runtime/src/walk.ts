@@ -336,7 +336,7 @@ export function encode(table: TypeTable, typeName: string, value: { [k: string]:
         const e = lookup(table, t.name, 'enum');
         if ((v === undefined || v === null) && !e.values.some((k) => k.value === 0)) throw new EncodeError(path, `a value is required: enum ${e.fullName} has no value 0 to default to`);
         const x = v === undefined || v === null ? 0 : typeof v === 'string' ? e.values.find((k) => k.name === v)?.value : v;
-        if (typeof x !== 'number' || (x !== 0 && !e.values.some((k) => k.value === x))) throw new EncodeError(path, `${JSON.stringify(v)} is not a value of enum ${e.fullName}`);
+        if (typeof x !== 'number' || ((v !== undefined && v !== null) && !e.values.some((k) => k.value === x))) throw new EncodeError(path, `${JSON.stringify(v)} is not a value of enum ${e.fullName}`);
         writeScalar(dv, at, e.base, x, path);
         return;
       }

@@ -1,10 +1,12 @@
 /** The emitters `isthmus compile --emit` knows, one module each under emit/. */
 import type { CompiledSchema } from './compile.js';
 import type { EmittedFile } from './emit/common.js';
+import { emitC } from './emit/c.js';
 import { emitJson } from './emit/json.js';
 import { emitTs } from './emit/ts.js';
 
 export const EMITTERS: Record<string, (c: CompiledSchema) => EmittedFile[]> = {
   ts: emitTs,
+  c: emitC,
   json: emitJson,
 };

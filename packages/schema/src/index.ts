@@ -13,6 +13,7 @@ export { checkCompatibility, type Breakage } from './check.js';
 export { EMITTERS } from './emitters.js';
 export { emitTs } from './emit/ts.js';
 export { emitJson } from './emit/json.js';
+export { emitC, cName } from './emit/c.js';
 export type { EmittedFile } from './emit/common.js';
 export { fnv1a64 } from './hash.js';
 export { main } from './cli.js';
