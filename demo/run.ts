@@ -27,7 +27,7 @@ if (msg.kind === 'message') console.log(`    BookUpdate: type id ${msg.typeId}, 
 
 step(2, 'build the C reader against demo/.out/market.h');
 const reader = join(OUT, 'reader');
-const cc = spawnSync('gcc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${OUT}`, `-I${join(ROOT, 'bindings/c/include')}`, join(ROOT, 'demo/reader.c'), '-o', reader], { encoding: 'utf8' });
+const cc = spawnSync('gcc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', `-I${OUT}`, `-I${join(ROOT, 'bindings/c/include')}`, join(ROOT, 'demo/reader.c'), '-o', reader], { encoding: 'utf8' });
 if (cc.error || cc.status !== 0) {
   console.error(cc.error ? `gcc is needed for the C side of the demo: ${cc.error.message} (apt-get install gcc)` : cc.stderr);
   process.exit(1);
@@ -72,7 +72,7 @@ console.log(`    ${JSON.stringify(m.toJSON())}`);
 step(4, 'read it from C in a separate process');
 const run = spawnSync(reader, [file], { encoding: 'utf8' });
 rmSync(file, { force: true });
-process.stdout.write(run.stdout.replace(/^/gm, '    '));
+console.log(run.stdout.trimEnd().replace(/^/gm, '    '));
 if (run.status !== 0) {
   console.error(run.stderr);
   process.exit(1);
