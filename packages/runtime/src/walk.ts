@@ -182,7 +182,12 @@ export function verify(table: TypeTable, typeName: string, bytes: Uint8Array, of
 }
 
 function readEnum(dv: DataView, at: number, e: EnumLayout): number {
-  switch (e.base) {
+  return readInt(dv, at, e.base);
+}
+
+/** Reads an integer of at most 32 bits. */
+function readInt(dv: DataView, at: number, s: 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32'): number {
+  switch (s) {
     case 'u8': return dv.getUint8(at);
     case 'i8': return dv.getInt8(at);
     case 'u16': return dv.getUint16(at, true);
@@ -273,16 +278,11 @@ function defaultJSON(t: TypeRef, table: TypeTable): JsonValue {
 function scalarJSON(dv: DataView, at: number, s: keyof typeof SCALAR_SIZE): JsonValue {
   switch (s) {
     case 'bool': return dv.getUint8(at) !== 0;
-    case 'u8': return dv.getUint8(at);
-    case 'i8': return dv.getInt8(at);
-    case 'u16': return dv.getUint16(at, true);
-    case 'i16': return dv.getInt16(at, true);
-    case 'u32': return dv.getUint32(at, true);
-    case 'i32': return dv.getInt32(at, true);
     case 'u64': return dv.getBigUint64(at, true).toString();
     case 'i64': return dv.getBigInt64(at, true).toString();
     case 'f32': return floatJSON(dv.getFloat32(at, true), true);
     case 'f64': return floatJSON(dv.getFloat64(at, true), false);
+    default: return readInt(dv, at, s);
   }
 }
 
