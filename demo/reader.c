@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
   }
   isthmus_error err;
   if (market_BookUpdate_verify(msg, len, &err) != 0) {
-    fprintf(stderr, "rejected: %s at %s (offset %u, value %lld)\n", isthmus_code_name(err.code), err.path, err.offset, (long long)err.value);
+    fprintf(stderr, "rejected: %s at %s (offset %u, value %lld)\n", isthmus_error_code_name(err.code), err.path, err.offset, (long long)err.value);
     return 1;
   }
   const market_BookUpdate *m = market_BookUpdate_fixed(msg);
@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     for (uint32_t i = 0; i < sides[s].count; i++)
       printf("%s[%u]: price=%" PRId64 "e%d qty=%" PRIu64 " orders=%" PRIu32 "\n", names[s], i, lv[i].price.mantissa, lv[i].price.exponent, lv[i].qty, lv[i].orders);
   }
-  if (market_BookUpdate_has_trade_id(msg)) printf("trade_id=%" PRIu64 "\n", m->trade_id);
+  if (market_BookUpdate_has_trade_id(msg, len)) printf("trade_id=%" PRIu64 "\n", market_BookUpdate_trade_id(msg, len));
   else printf("trade_id=(absent)\n");
   munmap((void *)msg, len);
   return 0;

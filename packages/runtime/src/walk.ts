@@ -141,7 +141,7 @@ class Verifier {
 
 /** Whether elements of this type need checking beyond their bounds. */
 function needsWalk(t: TypeRef): boolean {
-  return !(t.kind === 'scalar' && t.scalar !== 'bool') && t.kind !== 'bytes';
+  return !(t.kind === 'scalar' && t.scalar !== 'bool');
 }
 
 /**

@@ -176,7 +176,7 @@ export function resolveSchema(file: string, ast: SchemaAst, imports: readonly Ir
  * target languages. Names starting with '_' are reserved for the generated code itself.
  */
 const RESERVED = new Set([
-  'wrap', 'build', 'builder', 'finish', 'verify', 'toJSON', 'bytes', 'version', 'typeId', 'byteLength', 'byteOffset', 'constructor', 'prototype',
+  'wrap', 'build', 'builder', 'builder_init', 'fixed', 'finish', 'verify', 'toJSON', 'bytes', 'version', 'typeId', 'byteLength', 'byteOffset', 'constructor', 'prototype',
   'auto', 'break', 'case', 'char', 'const', 'continue', 'default', 'do', 'double', 'else', 'enum', 'extern', 'float', 'for', 'goto', 'if', 'inline',
   'int', 'long', 'register', 'restrict', 'return', 'short', 'signed', 'sizeof', 'static', 'struct', 'switch', 'typedef', 'union', 'unsigned', 'void',
   'volatile', 'while', 'bool', 'true', 'false', 'class', 'delete', 'new', 'this', 'template', 'typename', 'namespace', 'operator', 'private',
