@@ -158,6 +158,19 @@ const isEncBuf = new Uint8Array(CAP);
 const isB: IsBookUpdate = new BookUpdate(); // one builder instance, re-pointed by build()
 const isBLv: IsLevel = new Level(isB, 0); // one Level view, re-pointed by Vec.get(i, into)
 
+/** Writes one side of the book through a reused Level view (no allocation). */
+function fillLevels(levels: ReturnType<IsBookUpdate['init_bids']>, m: readonly bigint[], q: readonly bigint[], o: readonly number[]): void {
+  const lv = isBLv;
+  for (let i = 0; i < N_LEVELS; i++) {
+    levels.get(i, lv);
+    const p = lv.price;
+    p.mantissa = m[i]!;
+    p.exponent = EXP;
+    lv.qty = q[i]!;
+    lv.orders = o[i]!;
+  }
+}
+
 function encIsthmus(): number {
   const m = isB;
   m.build(isEncBuf, 0, CAP);
@@ -167,25 +180,8 @@ function encIsthmus(): number {
   m.side = Side.bid;
   m.set_symbol(SYMBOL);
   m.set_venue(VENUE);
-  const lv = isBLv;
-  const bids = m.init_bids(N_LEVELS);
-  for (let i = 0; i < N_LEVELS; i++) {
-    bids.get(i, lv);
-    const p = lv.price;
-    p.mantissa = BID_M[i]!;
-    p.exponent = EXP;
-    lv.qty = BID_Q[i]!;
-    lv.orders = BID_O[i]!;
-  }
-  const asks = m.init_asks(N_LEVELS);
-  for (let i = 0; i < N_LEVELS; i++) {
-    asks.get(i, lv);
-    const p = lv.price;
-    p.mantissa = ASK_M[i]!;
-    p.exponent = EXP;
-    lv.qty = ASK_Q[i]!;
-    lv.orders = ASK_O[i]!;
-  }
+  fillLevels(m.init_bids(N_LEVELS), BID_M, BID_Q, BID_O);
+  fillLevels(m.init_asks(N_LEVELS), ASK_M, ASK_Q, ASK_O);
   m.trade_id = TRADE_ID;
   return m.finish();
 }

@@ -19,24 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "kitchen.h"
 #include "market.h"
 
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = n >= 0 ? (uint8_t *)malloc(n > 0 ? (size_t)n : 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
 
 /* Strings in the test data need no escaping beyond these. */
 static void put_str(isthmus_str s) {

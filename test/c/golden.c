@@ -20,6 +20,7 @@
 
 #include SCHEMA_HEADER
 #include "isthmus/json_encode.h"
+#include "util.h"
 
 static const isthmus_type *find_type(const char *name) {
   for (const isthmus_type *const *t = SCHEMA_MESSAGES; *t; t++)
@@ -27,22 +28,6 @@ static const isthmus_type *find_type(const char *name) {
   return NULL;
 }
 
-/* Reads a whole file into a buffer of exactly its size (so ASan sees any overrun); malloc aligns it to 16. */
-static uint8_t *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *buf = n >= 0 ? (uint8_t *)malloc(n > 0 ? (size_t)n : 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    free(buf);
-    buf = NULL;
-  }
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
 
 static void print_error(FILE *to, const isthmus_error *err) {
   fprintf(to, "%s %s %u %lld: %s\n", isthmus_error_code_name(err->code), err->path, err->offset, (long long)err->value, err->message);
