@@ -1,0 +1,45 @@
+/* Liveness (include/isthmus/proc.h, docs/ring.md §5). */
+#define _GNU_SOURCE
+#include "isthmus/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int isthmus_proc_start_time(int pid, uint64_t *out) {
+  if (pid <= 0 || !out) return -EINVAL;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? -ESRCH : -errno;
+  char buf[1024];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return -ESRCH; /* a process that exited between open and read */
+  buf[n] = 0;
+  /* Field 2 (comm) is in parentheses and may hold spaces or ')': fields after it start
+   * after the LAST ')'. Field 3 follows; field 22 is 19 fields later. */
+  char *p = strrchr(buf, ')');
+  if (!p) return -EIO;
+  p++;
+  int field = 2;
+  while (*p && field < 22) {
+    while (*p == ' ') p++;
+    field++;
+    if (field == 22) break;
+    while (*p && *p != ' ') p++;
+  }
+  if (field != 22 || *p < '0' || *p > '9') return -EIO;
+  uint64_t v = 0;
+  while (*p >= '0' && *p <= '9') v = v * 10 + (uint64_t)(*p++ - '0');
+  *out = v;
+  return 0;
+}
+
+int isthmus_proc_alive(int pid, uint64_t start_time) {
+  uint64_t t;
+  if (isthmus_proc_start_time(pid, &t) != 0) return 0;
+  return t == start_time ? 1 : 0;
+}

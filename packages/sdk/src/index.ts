@@ -1,0 +1,21 @@
+/**
+ * @isthmus/sdk: typed channels over zero-copy shared-memory rings.
+ *
+ *   import * as isthmus from '@isthmus/sdk';
+ *   const node = await isthmus.node();                       // shm transport
+ *   const pub = await node.publisher('orders', Order, { capacity: 1 << 20 });
+ *   const m = pub.loan(); m.qty = 5n; pub.send(m);
+ *
+ * See docs/sdk.md.
+ */
+export { node, IsthmusNode, type NodeOptions, type ChannelEntry, type SweepResult } from './node.js';
+export { Channel, type ChannelStats, type MessageClass, type OnInvalid } from './channel.js';
+export { Publisher, Subscriber, type PublisherOptions, type SubscriberOptions } from './pubsub.js';
+export { Server, Client, type Handler, type RequestContext, type ServeOptions, type ClientOptions, type CallOptions } from './rpc.js';
+export { Queue, QueueProducer, QueueWorker, type QueueOptions, type JobHandler } from './queue.js';
+export { DeadLetter, DeadLetterReader } from './deadletter.js';
+export { IsthmusError, TimeoutError, PeerDeadError, RejectedError, OverloadedError, NotFoundError, ClosedError, InvalidMessageError, type IsthmusErrorCode } from './errors.js';
+export { type Transport, type Region, checkName } from './transport.js';
+export { inproc, InprocTransport, type InprocOptions } from './transports/inproc.js';
+export { shm, ShmTransport, defaultRoot, type ShmOptions } from './transports/shm.js';
+export { type Notifier, inProcessNotifier } from './ring/index.js';

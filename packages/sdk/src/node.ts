@@ -1,0 +1,191 @@
+/**
+ * A node: one process's (or thread's) entry point to Isthmus. It owns a transport, the
+ * process identity used for liveness, the dead-letter writer, and the open channel ends.
+ */
+import type { MessageCore } from '@isthmus/runtime';
+import { hasLiveParticipant, openRing, type Channel, type ChannelStats, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { DeadLetterWriter, openDeadLetterReader, type DeadLetterReader } from './deadletter.js';
+import { ClosedError } from './errors.js';
+import { openPublisher, openSubscriber, type Publisher, type PublisherOptions, type Subscriber, type SubscriberOptions } from './pubsub.js';
+import { Queue, type QueueOptions } from './queue.js';
+import { selfIdentity, type Identity } from './ring/index.js';
+import { openClient, openServer, type Client, type ClientOptions, type Handler, type Server, type ServeOptions } from './rpc.js';
+import { checkName, parseRegionName, type Transport } from './transport.js';
+import { inproc, InprocTransport } from './transports/inproc.js';
+import { shm, ShmTransport } from './transports/shm.js';
+
+export interface NodeOptions {
+  /**
+   * Where regions live: a Transport object, or 'shm' (default: region files in `root`) or
+   * 'inproc' (a fresh in-process arena; pass `inproc({ arena })` to share one with workers).
+   */
+  transport?: Transport | 'shm' | 'inproc';
+  /** Runtime directory of the shm transport (default `$XDG_RUNTIME_DIR/isthmus`, else `/dev/shm/isthmus-<uid>`). */
+  root?: string;
+  /** Default policy for received messages that fail verify() (default 'dead-letter'). */
+  onInvalid?: OnInvalid;
+}
+
+/** A channel found under the transport (discovery). */
+export interface ChannelEntry {
+  /** The channel name. */
+  name: string;
+  kind: 'pubsub' | 'service' | 'response' | 'queue' | 'dead-letters' | 'other';
+  /** The region's own name. */
+  region: string;
+  /** Live participants, by role (a region with none is stale). */
+  participants: { role: string; pid: number; alive: boolean }[];
+}
+
+export interface SweepResult {
+  /** Regions removed because no live process held them. */
+  removed: string[];
+  /** Participant slots freed because their holder was dead. */
+  freedSlots: number;
+}
+
+export class IsthmusNode {
+  readonly transport: Transport;
+  readonly identity: Identity;
+  private readonly open = new Set<Channel>();
+  private readonly dead: DeadLetterWriter;
+  private readonly ctx: NodeContext;
+  private _closed = false;
+
+  constructor(transport: Transport, opts: NodeOptions = {}) {
+    this.transport = transport;
+    this.identity = selfIdentity();
+    this.dead = new DeadLetterWriter(() => this.ctx);
+    this.ctx = {
+      transport,
+      identity: this.identity,
+      onInvalid: opts.onInvalid ?? 'dead-letter',
+      deadLetters: this.dead,
+      track: (ch) => this.open.add(ch),
+      untrack: (ch) => this.open.delete(ch),
+    };
+  }
+
+  private check(name: string): void {
+    if (this._closed) throw new ClosedError(name);
+    checkName(name);
+  }
+
+  /** Creates (or takes over) the publisher end of pub/sub channel `name`. */
+  async publisher<T extends MessageCore>(name: string, type: MessageClass<T>, opts: PublisherOptions = {}): Promise<Publisher<T>> {
+    this.check(name);
+    return openPublisher(this.ctx, name, type, opts);
+  }
+
+  /** Subscribes to channel `name` (waits up to `opts.waitMs` for it to exist). */
+  async subscriber<T extends MessageCore>(name: string, type: MessageClass<T>, opts: SubscriberOptions = {}): Promise<Subscriber<T>> {
+    this.check(name);
+    return openSubscriber(this.ctx, name, type, opts);
+  }
+
+  /** Serves requests of type Req on service `name`, answering with Res. */
+  async serve<Req extends MessageCore, Res extends MessageCore>(name: string, req: MessageClass<Req>, res: MessageClass<Res>, handler: Handler<Req, Res>, opts: ServeOptions = {}): Promise<Server<Req, Res>> {
+    this.check(name);
+    return openServer(this.ctx, name, req, res, handler, opts);
+  }
+
+  /** A client of service `name` (waits up to `opts.waitMs` for the service to exist). */
+  async client<Req extends MessageCore, Res extends MessageCore>(name: string, req: MessageClass<Req>, res: MessageClass<Res>, opts: ClientOptions = {}): Promise<Client<Req, Res>> {
+    this.check(name);
+    return openClient(this.ctx, name, req, res, opts);
+  }
+
+  /** A work queue: `await q.producer()`, `await q.worker()`. */
+  queue<T extends MessageCore>(name: string, type: MessageClass<T>, opts: QueueOptions = {}): Queue<T> {
+    this.check(name);
+    return new Queue(this.ctx, name, type, opts);
+  }
+
+  /** Reads the dead letters of channel `name` (one reader per channel at a time). */
+  async deadLetters(name: string): Promise<DeadLetterReader> {
+    this.check(name);
+    return openDeadLetterReader(this.ctx, name);
+  }
+
+  /** Every region under the transport, with its participants (discovery; slow path). */
+  list(): ChannelEntry[] {
+    const out: ChannelEntry[] = [];
+    for (const region of this.transport.list()) {
+      const p = parseRegionName(region);
+      const kind = ({ pub: 'pubsub', req: 'service', res: 'response', queue: 'queue', dead: 'dead-letters', other: 'other' } as const)[p.kind];
+      let participants: ChannelEntry['participants'] = [];
+      try {
+        const o = openRing(this.transport, region);
+        if (!o) continue;
+        participants = o.ring.participants().map((x) => ({ role: x.role, pid: x.pid, alive: x.alive }));
+        o.region.close();
+      } catch {
+        /* not a ring (or a broken one): listed without participants */
+      }
+      out.push({ name: p.channel, kind, region, participants });
+    }
+    return out;
+  }
+
+  /**
+   * Cleans up after dead processes: frees their participant slots, and removes every
+   * region that no live process holds (plus the shm transport's leftover temporaries).
+   */
+  sweep(): SweepResult {
+    const removed: string[] = [];
+    let freedSlots = 0;
+    for (const region of this.transport.list()) {
+      let o;
+      try {
+        o = openRing(this.transport, region);
+      } catch {
+        continue; // not ours to judge
+      }
+      if (!o) continue;
+      freedSlots += o.ring.sweep();
+      if (!hasLiveParticipant(o.ring) && this.transport.remove(region, o.region)) removed.push(region);
+      o.region.close();
+    }
+    if (this.transport instanceof ShmTransport) this.transport.sweepTemporaries();
+    return { removed, freedSlots };
+  }
+
+  /** Counters of every open channel end of this node. */
+  stats(): ({ name: string; role: string } & ChannelStats)[] {
+    return [...this.open].map((ch) => ({ name: ch.name, role: ch.role, ...ch.stats() }));
+  }
+
+  /** Open channel ends. */
+  channels(): Channel[] {
+    return [...this.open];
+  }
+
+  get closed(): boolean {
+    return this._closed;
+  }
+
+  /** `using node = await isthmus.node()` closes it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Closes every channel end of this node (and the dead-letter writer). */
+  close(): void {
+    if (this._closed) return;
+    this._closed = true;
+    for (const ch of [...this.open]) ch.close();
+    this.dead.close();
+    this.transport.close();
+  }
+}
+
+/** Creates a node. `await node()` uses the shm transport under the default runtime directory. */
+export async function node(opts: NodeOptions = {}): Promise<IsthmusNode> {
+  let t: Transport;
+  if (opts.transport === undefined || opts.transport === 'shm') t = await shm(opts.root !== undefined ? { root: opts.root } : {});
+  else if (opts.transport === 'inproc') t = inproc();
+  else t = opts.transport;
+  return new IsthmusNode(t, opts);
+}
+
+export { InprocTransport, ShmTransport };

@@ -1,0 +1,208 @@
+/**
+ * Writer and Reader: the two ends of a ring, whatever its kind. `Ring.join` returns the
+ * kind-specific subclass (spsc.ts, mpsc.ts, broadcast.ts). This file holds what they
+ * share: cached views of the region, slot bookkeeping and the wait protocol of §3.
+ *
+ * Offsets: every payload offset handed out is a byte offset into `buffer` (the ring's
+ * SharedArrayBuffer), except for broadcast-overwrite readers (see Reader.copyBuffer).
+ * A loaned payload area is writable until commit()/abort(); a received payload is
+ * readable until release() (until the next receive() for a copy).
+ */
+import type { Identity } from './identity.js';
+import { isAlive } from './identity.js';
+import * as L from './layout.js';
+import type { Notifier } from './notify.js';
+import { inProcessNotifier } from './notify.js';
+import type { Ring } from './ring.js';
+
+/** Polls before parking; JS has no sched_yield, so the spin phase is the whole pre-park phase. */
+const SPIN_POLLS = 256;
+/** Longest single park; the loop re-checks and parks again until the caller's timeout. */
+const MAX_PARK_MS = 60_000;
+
+export abstract class Endpoint {
+  readonly ring: Ring;
+  readonly buffer: SharedArrayBuffer;
+  /** 1-based participant slot. */
+  readonly slot: number;
+  readonly identity: Identity;
+  /** Used for the wakes the hot path issues (commit, release). Set by join, or by any wait call. */
+  notifier: Notifier;
+  protected readonly base: number;
+  protected readonly i32: Int32Array;
+  protected readonly dv: DataView;
+  protected readonly u8: Uint8Array;
+  protected readonly data: number;
+  protected readonly cap: number;
+  protected readonly mask: number;
+  protected readonly slotOff: number;
+  protected closed = false;
+
+  constructor(ring: Ring, slot: number, identity: Identity, notifier: Notifier | undefined) {
+    this.ring = ring;
+    this.buffer = ring.buffer;
+    this.slot = slot;
+    this.identity = identity;
+    this.notifier = notifier ?? inProcessNotifier;
+    this.base = ring.byteOffset;
+    this.i32 = ring.i32;
+    this.dv = ring.dv;
+    this.u8 = ring.u8;
+    this.data = ring.dataOffset;
+    this.cap = ring.capacity;
+    this.mask = ring.capacity - 1;
+    this.slotOff = L.slotOffset(slot);
+  }
+
+  /** Frees the slot (§5); the endpoint is unusable afterwards. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ring.freeSlot(this.slot, L.SLOT_ACTIVE);
+  }
+
+  protected anyAlive(role: number): boolean {
+    for (const p of this.ring.slotsWithRole(role)) if (isAlive(p.pid, p.startTime)) return true;
+    return false;
+  }
+
+  /**
+   * The §3 park protocol on one futex word (`futex`) and its sleeper count (`sleepers`),
+   * both offsets in the notify line. The sleeper increment, the futex load and the
+   * re-check are SeqCst (JS Atomics), pairing with the waker's SeqCst publish and its
+   * SeqCst sleeper load (wakeData / wakeSpace): either the waker sees sleepers ≠ 0, or the
+   * re-check sees the new state. `ready` must not consume anything.
+   */
+  protected park(ready: () => boolean, idle: (blockedMs: number) => number, futex: number, sleepers: number, timeoutMs: number, notifier: Notifier): 'ok' | 'timed-out' {
+    this.notifier = notifier;
+    for (let i = 0; i < SPIN_POLLS; i++) if (ready()) return 'ok';
+    const start = performance.now();
+    const i32 = this.i32;
+    for (;;) {
+      if (ready()) return 'ok';
+      const now = performance.now();
+      const capMs = idle(now - start);
+      if (ready()) return 'ok';
+      const left = start + timeoutMs - now;
+      if (left <= 0) return 'timed-out';
+      Atomics.add(i32, sleepers >> 2, 1);
+      const f = Atomics.load(i32, futex >> 2);
+      if (!ready()) notifier.wait(this.buffer, this.base + futex, f, Math.max(0, Math.min(left, capMs, MAX_PARK_MS)));
+      Atomics.sub(i32, sleepers >> 2, 1);
+    }
+  }
+
+  protected async parkAsync(ready: () => boolean, idle: (blockedMs: number) => number, futex: number, sleepers: number, timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
+    this.notifier = notifier;
+    if (ready()) return 'ok';
+    const start = performance.now();
+    const i32 = this.i32;
+    for (;;) {
+      if (ready()) return 'ok';
+      const now = performance.now();
+      const capMs = idle(now - start);
+      if (ready()) return 'ok';
+      const left = start + timeoutMs - now;
+      if (left <= 0) return 'timed-out';
+      Atomics.add(i32, sleepers >> 2, 1);
+      const f = Atomics.load(i32, futex >> 2);
+      try {
+        if (!ready()) await notifier.waitAsync(this.buffer, this.base + futex, f, Math.max(0, Math.min(left, capMs, MAX_PARK_MS)));
+      } finally {
+        Atomics.sub(i32, sleepers >> 2, 1);
+      }
+    }
+  }
+
+  /**
+   * Waker side of §3 for data. Called right after the SeqCst publish (tail store or
+   * commit cas): the SeqCst load of data_sleepers pairs with the waiter's increment.
+   */
+  protected wakeData(): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, L.DATA_SLEEPERS >> 2) !== 0) {
+      Atomics.add(i32, L.DATA_FUTEX >> 2, 1);
+      this.notifier.wake(this.buffer, this.base + L.DATA_FUTEX, 0x7fffffff);
+    }
+  }
+
+  /** Waker side of §3 for space, after the SeqCst release of head / a cursor. */
+  protected wakeSpace(): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, L.SPACE_SLEEPERS >> 2) !== 0) {
+      Atomics.add(i32, L.SPACE_FUTEX >> 2, 1);
+      this.notifier.wake(this.buffer, this.base + L.SPACE_FUTEX, 0x7fffffff);
+    }
+  }
+}
+
+
+export abstract class Writer extends Endpoint {
+  /**
+   * Payload byte offset in `buffer` with room for n bytes, or -1 when the ring is full.
+   * Throws RingError TOO_LARGE when n > maxMessage. Allocates nothing.
+   */
+  abstract loan(n: number): number;
+  /** Publishes the loaned record with `len` ≤ loaned bytes of payload. */
+  abstract commit(len: number, correlation?: bigint, flags?: number): void;
+  /** Forgets the loan (SPSC/broadcast) or commits it as padding (MPSC). */
+  abstract abort(): void;
+  /** Would a loan of n bytes succeed now? Consumes nothing. */
+  abstract hasSpace(n: number): boolean;
+  /** Is the peer (the consumer, or any subscriber) alive? Slow path. */
+  abstract peerAlive(): boolean;
+
+  /** Slow-path hook while blocked; returns the longest park before it wants to run again. */
+  protected blocked(_blockedMs: number): number {
+    return MAX_PARK_MS;
+  }
+
+  waitSpace(n: number, timeoutMs: number, notifier: Notifier): 'ok' | 'timed-out' {
+    return this.park(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
+  }
+
+  waitSpaceAsync(n: number, timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
+  }
+}
+
+export abstract class Reader extends Endpoint {
+  /** Payload length of the record last received. */
+  length = 0;
+  seq = 0;
+  sender = 0;
+  flags = 0;
+  /** Broadcast overwrite: messages lost just before the record last received; 0 otherwise. */
+  gap = 0;
+  /** False only for broadcast-overwrite readers, whose payloads are copies in `copyBuffer`. */
+  readonly inShared: boolean = true;
+  /** The private buffer receive() offsets point into when `inShared` is false. */
+  readonly copyBuffer: ArrayBuffer | null = null;
+
+  /** Payload offset of the next record, or -1 when none is ready. Does not release. */
+  abstract receive(): number;
+  /** Releases every record received so far. */
+  abstract release(): void;
+  /** Is a record (or padding to skip) ready? Consumes nothing. */
+  abstract hasData(): boolean;
+  abstract get correlation(): bigint;
+  abstract peerAlive(): boolean;
+
+  /** MPSC consumer: §6 recovery when head has been stuck ≥ unblock_ns. Other kinds: false. */
+  recover(): boolean {
+    return false;
+  }
+
+  protected idle(_blockedMs: number): number {
+    return MAX_PARK_MS;
+  }
+
+  waitData(timeoutMs: number, notifier: Notifier): 'ok' | 'timed-out' {
+    return this.park(() => this.hasData(), (ms) => this.idle(ms), L.DATA_FUTEX, L.DATA_SLEEPERS, timeoutMs, notifier);
+  }
+
+  waitDataAsync(timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.hasData(), (ms) => this.idle(ms), L.DATA_FUTEX, L.DATA_SLEEPERS, timeoutMs, notifier);
+  }
+}
+

@@ -1,0 +1,43 @@
+/**
+ * Participant identity and liveness (docs/ring.md §5): a process is alive when
+ * /proc/<pid>/stat exists and its field 22 (start time in clock ticks after boot) equals
+ * the recorded start time, so a recycled pid does not look alive. Slow path only.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface Identity {
+  pid: number;
+  uid: number;
+  startTime: bigint;
+}
+
+/** Field 22 of /proc/<pid>/stat, or null when the process does not exist. */
+export function procStartTime(pid: number | 'self'): bigint | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+  // Field 2 (comm) is in parentheses and may hold spaces or ')': fields 3… follow the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const f22 = rest[22 - 3];
+  return f22 === undefined ? null : BigInt(f22);
+}
+
+let self: Identity | undefined;
+
+/** This process's identity; /proc/self/stat is read once. */
+export function selfIdentity(): Identity {
+  if (self === undefined) {
+    const startTime = procStartTime('self');
+    if (startTime === null) throw new Error('cannot read /proc/self/stat: ring liveness needs Linux procfs');
+    self = { pid: process.pid, uid: process.getuid?.() ?? 0, startTime };
+  }
+  return { ...self };
+}
+
+export function isAlive(pid: number, startTime: bigint): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  return procStartTime(pid) === startTime;
+}
