@@ -1,5 +1,6 @@
 /**
  * Golden files: the generated code for every schema in schemas/ (schemas/generated/<lang>/)
+ * the SDK's own generated code (packages/sdk/schemas → packages/sdk/src/gen/)
  * and the canonical encoding of every golden value (schemas/testdata/<schema>/<name>.bin).
  *
  *   node scripts/goldens.ts --write    regenerate after a compiler or schema change
@@ -17,6 +18,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SCHEMAS = join(ROOT, 'schemas');
 const GENERATED = join(SCHEMAS, 'generated');
 const TESTDATA = join(SCHEMAS, 'testdata');
+const SDK_SCHEMAS = join(ROOT, 'packages', 'sdk', 'schemas');
+const SDK_GENERATED = join(ROOT, 'packages', 'sdk', 'src', 'gen');
 /** Languages whose generated code is kept as goldens. */
 export const GOLDEN_LANGS = Object.keys(EMITTERS);
 
@@ -60,6 +63,10 @@ export function expectedGoldens(): Map<string, string | Uint8Array> {
   for (const s of schemas) {
     const compiled = compileFile(join(SCHEMAS, s));
     for (const lang of GOLDEN_LANGS) for (const f of EMITTERS[lang]!(compiled)) files.set(join(GENERATED, lang, f.path), f.contents);
+  }
+  // Code the SDK itself compiles from its own schemas (packages/sdk/schemas → src/gen/).
+  for (const s of readdirSync(SDK_SCHEMAS).filter((n) => n.endsWith('.isthmus')).sort()) {
+    for (const f of EMITTERS.ts!(compileFile(join(SDK_SCHEMAS, s)))) files.set(join(SDK_GENERATED, f.path), f.contents);
   }
   for (const v of goldenVectors()) {
     const table = typeTable(compileFile(join(SCHEMAS, v.writer)));

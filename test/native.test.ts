@@ -46,7 +46,7 @@ describe.skipIf(MISSING.length > 0 && !CI)('native C core (ctest)', () => {
       // where setarch can, otherwise as is.
       const useSetarch = name === 'tsan' && !spawnSync('setarch', ['-R', 'true']).error && spawnSync('setarch', ['-R', 'true']).status === 0;
       const ctest = ['ctest', '--test-dir', dir, '--output-on-failure', '--timeout', '120'];
-      const out = useSetarch ? sh('setarch', [process.arch === 'arm64' ? 'aarch64' : 'x86_64', '-R', ...ctest]) : sh(ctest[0], ctest.slice(1));
+      const out = useSetarch ? sh('setarch', [process.arch === 'arm64' ? 'aarch64' : 'x86_64', '-R', ...ctest]) : sh(ctest[0]!, ctest.slice(1));
       expect(out).toMatch(/100% tests passed, 0 tests failed out of [1-9]/);
     }, 600_000);
   }
