@@ -65,13 +65,13 @@ function ok(d: Done): void {
 const SPSC: RingParams = { kind: 'spsc', capacity: 65536, slots: 2, maxMessage: 16384, typeId: 0n };
 
 describe('ring across processes', () => {
-  it('TS producer → TS consumer, SPSC, 200k messages with wrap', async (ctx) => {
+  it('TS producer → TS consumer, SPSC, 1M messages with wrap and a full ring', async (ctx) => {
     need(ctx, false);
     const path = ringFile(SPSC);
-    const [c, p] = await Promise.all([ts('consume', path, '200000'), ts('produce', path, '200000', '--payload', '100')]);
+    const [c, p] = await Promise.all([ts('consume', path, '1000000'), ts('produce', path, '1000000', '--payload', '100')]);
     ok(p);
     ok(c);
-    expect(JSON.parse(c.out.trim().split('\n').pop()!)).toMatchObject({ consumed: 200000 });
+    expect(JSON.parse(c.out.trim().split('\n').pop()!)).toMatchObject({ consumed: 1000000 });
   });
 
   it('4 TS producers → TS consumer, MPSC; TS publisher → 2 TS subscribers, broadcast', async (ctx) => {
@@ -86,19 +86,19 @@ describe('ring across processes', () => {
     for (const d of all) ok(d);
   });
 
-  it('C producer → TS consumer, SPSC, 200k messages with wrap', async (ctx) => {
+  it('C producer → TS consumer, SPSC, 2M messages with wrap and a full ring', async (ctx) => {
     const tool = need(ctx, true)!;
     const path = ringFile(SPSC);
-    const [c, p] = await Promise.all([ts('consume', path, '200000'), proc(tool, ['produce', path, '200000', '--payload', '100'])]);
+    const [c, p] = await Promise.all([ts('consume', path, '2000000'), proc(tool, ['produce', path, '2000000', '--payload', '100'])]);
     ok(p);
     ok(c);
-    expect(JSON.parse(c.out.trim().split('\n').pop()!)).toMatchObject({ consumed: 200000 });
+    expect(JSON.parse(c.out.trim().split('\n').pop()!)).toMatchObject({ consumed: 2000000 });
   });
 
-  it('TS producer → C consumer, SPSC, 200k messages with wrap', async (ctx) => {
+  it('TS producer → C consumer, SPSC, 2M messages with wrap and a full ring', async (ctx) => {
     const tool = need(ctx, true)!;
     const path = ringFile(SPSC);
-    const [c, p] = await Promise.all([proc(tool, ['consume', path, '200000']), ts('produce', path, '200000', '--payload', '100')]);
+    const [c, p] = await Promise.all([proc(tool, ['consume', path, '2000000']), ts('produce', path, '2000000', '--payload', '100')]);
     ok(p);
     ok(c);
   });
