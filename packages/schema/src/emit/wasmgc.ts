@@ -1,0 +1,7 @@
+/** Placeholder: being written. */
+import type { CompiledSchema } from '../compile.js';
+import type { EmittedFile } from './common.js';
+
+export function emitWasmGc(_c: CompiledSchema): EmittedFile[] {
+  return [];
+}
