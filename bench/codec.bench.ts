@@ -17,13 +17,14 @@
  *
  * Only erasable TypeScript syntax: Node 24 strips the types and runs this file as is.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
+import { ALLOC_CHILD_FLAG, allocPerOp, measureAllocations } from './alloc.ts';
 
 type MarketModule = typeof import('../schemas/generated/ts/market.ts');
 type IsBookUpdate = import('../schemas/generated/ts/market.ts').BookUpdate;
@@ -34,7 +35,7 @@ const ROOT = path.resolve(BENCH_DIR, '..');
 const SELF = import.meta.filename;
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
-const ALLOC_CHILD = argv.includes('--alloc-child');
+const ALLOC_CHILD = argv.includes(ALLOC_CHILD_FLAG);
 const NO_ALLOC = argv.includes('--no-alloc');
 const argValue = (name: string): string | undefined => {
   const i = argv.indexOf(name);
@@ -511,77 +512,17 @@ function checkCorrectness(): void {
   if (S.seq !== SEQ) fail('baseGetBigUint64', S.seq);
 }
 
-// ------------------------------------------------------------------------------------------
-// Allocation (bytes/op), in a child process.
-//
-// Method: the parent relaunches this file with `--expose-gc --min-semi-space-size=128
-// --max-semi-space-size=128` (MB). The child warms each case up (so the measured code is
-// the optimized code, escape analysis included), then per case: gc() twice, read
-// process.memoryUsage().heapUsed, run N ops, read heapUsed again. With a 128 MB young
-// generation no scavenge runs inside the window, so the difference is every byte the N ops
-// allocated on the JS heap; a PerformanceObserver on 'gc' entries checks that no GC did run
-// inside any window (else that case is re-measured with N/4, up to 3 times, and reported
-// as null when no clean window remains). N is chosen so the window allocates at most ~48 MB
-// (16 MB with --quick). The window's fixed cost (the memoryUsage() call itself) is measured
-// on an empty loop and subtracted; the minimum of 3 repetitions (2 with --quick) is reported.
-// Not counted: off-heap memory (ArrayBuffer backing stores), which none of the cases
-// allocate per op.
-// Why not a counter: Node 24's v8.getHeapStatistics() has no total_allocated_bytes (its
-// keys end at external_memory), and --trace-gc output only shows sizes at GC time; a young
-// generation large enough that no GC runs in the window makes heapUsed an exact counter.
-// ------------------------------------------------------------------------------------------
-
-async function allocChild(): Promise<void> {
-  const gc = (globalThis as any).gc as () => void;
-  const gcTimes: number[] = [];
-  const obs = new PerformanceObserver((l) => { for (const e of l.getEntries()) gcTimes.push(e.startTime); });
-  obs.observe({ entryTypes: ['gc'] });
-  const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 50)); // PerformanceObserver delivers later
-  const warmMs = QUICK ? 40 : 150;
-  const reps = QUICK ? 2 : 3;
-  const budget = QUICK ? 16e6 : 48e6; // bytes a window may allocate
-  const maxN = QUICK ? 50_000 : 200_000;
-  /** Heap bytes allocated by loop(n), with the [start, end] of the window. */
-  const window = (loop: (n: number) => void, n: number): { bytes: number; t0: number; t1: number } => {
-    gc();
-    gc();
-    const t0 = performance.now();
-    const h0 = process.memoryUsage().heapUsed;
-    loop(n);
-    const h1 = process.memoryUsage().heapUsed;
-    return { bytes: h1 - h0, t0, t1: performance.now() };
-  };
-  const empty = (n: number): void => { for (let i = 0; i < n; i++) sinkLen = i; };
-  const clean = (w: { t0: number; t1: number }): boolean => !gcTimes.some((t) => t >= w.t0 && t <= w.t1);
-  const result: Record<string, number | null> = {};
-  for (const c of CASES) {
-    const t = performance.now();
-    while (performance.now() - t < warmMs) c.loop(1000);
-    const probe = Math.max(0, window(c.loop, 1000).bytes) / 1000;
-    let n = Math.max(1000, Math.min(maxN, Math.floor(budget / Math.max(probe, 1))));
-    result[c.id] = null;
-    for (let attempt = 0; attempt < 3 && result[c.id] === null; attempt++, n = Math.max(100, n >> 2)) {
-      const got: { base: ReturnType<typeof window>; w: ReturnType<typeof window> }[] = [];
-      for (let r = 0; r < reps; r++) got.push({ base: window(empty, n), w: window(c.loop, n) });
-      await settle();
-      const ok = got.filter((g) => clean(g.base) && clean(g.w)).map((g) => (g.w.bytes - Math.max(0, g.base.bytes)) / n);
-      if (ok.length) result[c.id] = Math.max(0, Math.min(...ok));
-    }
-  }
-  obs.disconnect();
-  process.stdout.write(JSON.stringify(result) + '\n');
-}
-
-function measureAllocations(): Record<string, number | null> {
-  const args = ['--expose-gc', '--min-semi-space-size=128', '--max-semi-space-size=128', SELF, '--alloc-child'];
+// Allocation (bytes/op), in a child process: bench/alloc.ts.
+function measureCodecAllocations(): Record<string, number | null> {
+  const args: string[] = [];
   if (QUICK) args.push('--quick');
   if (FILTER) args.push('--filter', FILTER);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) {
-    log(`bench: WARNING: allocation child failed (${r.status}): ${r.stderr}`);
+  try {
+    return measureAllocations(SELF, args);
+  } catch (e) {
+    log(`bench: WARNING: ${(e as Error).message}`);
     return {};
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -640,13 +581,13 @@ function timeAll(): Map<string, Timing> {
 
 checkCorrectness();
 if (ALLOC_CHILD) {
-  await allocChild();
+  process.stdout.write(JSON.stringify(await allocPerOp(CASES, QUICK)) + '\n');
   process.exit(0);
 }
 
 const started = performance.now();
 log(`bench: correctness OK (Isthmus ${isLen} B verified, FlatBuffers ${HAVE_FB ? fbBytes.length + ' B' : 'skipped'}, JSON ${jsonStr.length} chars); ${QUICK ? 'quick' : 'full'} run, ${CASES.length} cases`);
-const alloc = NO_ALLOC ? {} : measureAllocations();
+const alloc = NO_ALLOC ? {} : measureCodecAllocations();
 log(`bench: allocations measured (${((performance.now() - started) / 1000).toFixed(1)} s); timing ...`);
 const timing = timeAll();
 // The encoders still produce the checked bytes after timing.

@@ -5,10 +5,12 @@
  *      the isthmus-c-c figures need) with cmake, when they are missing or older than
  *      their sources;
  *   2. the cross-process IPC benchmark (bench/ipc/run.ts → bench/results/latest.json);
- *   3. the codec benchmark (bench/codec.bench.ts → bench/results/codec-latest.json, or
+ *   3. the ring hot paths in one thread: ns and bytes allocated per message (bench/ring.bench.ts
+ *      → bench/results/ring.json, or bench/results/tmp/ring-quick.json);
+ *   4. the codec benchmark (bench/codec.bench.ts → bench/results/codec-latest.json, or
  *      bench/results/tmp/codec-quick.json with --quick).
  *
- * Arguments are passed to both benchmarks (`--quick`); `--only ipc|codec` runs one.
+ * Arguments are passed to every benchmark (`--quick`); `--only ipc|ring|codec` runs one.
  * Exits non-zero when any part fails. See bench/README.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,4 +52,5 @@ if (!only || only === 'ipc') {
   }
   step('cross-process IPC (bench/ipc/run.ts)', process.execPath, [join(ROOT, 'bench', 'ipc', 'run.ts'), ...pass]);
 }
+if (!only || only === 'ring') step('ring hot paths (bench/ring.bench.ts)', process.execPath, [join(ROOT, 'bench', 'ring.bench.ts'), ...pass]);
 if (!only || only === 'codec') step('codec (bench/codec.bench.ts)', process.execPath, [join(ROOT, 'bench', 'codec.bench.ts'), ...pass]);

@@ -42,82 +42,130 @@ function lookup<K extends keyof ByKind>(table: TypeTable, name: string, kind: K)
 
 // --- verify ---------------------------------------------------------------------------------
 
+/**
+ * One verification pass. The path of the value being checked is kept as a stack of
+ * segments (field names, element indices) and turned into a string only when a check
+ * fails, so a message that verifies allocates nothing: the SDK verifies every received
+ * message on its hot path (bench/ring.bench.ts measures bytes per message).
+ */
 class Verifier {
+  table: TypeTable;
+  u8: Uint8Array;
   dv: DataView;
+  base = 0;
   tailStart = 0;
   total = 0;
-  constructor(
-    readonly table: TypeTable,
-    readonly u8: Uint8Array,
-    readonly base: number,
-  ) {
+  /**
+   * Path segments below the message name: a string is `.name`, a number `[i]`; the first
+   * `depth` entries are live. The array only grows (setting its length would let V8
+   * reallocate its backing store on every call).
+   */
+  private readonly segs: (string | number)[] = [];
+  private depth = 0;
+  private root = '';
+
+  constructor(table: TypeTable, u8: Uint8Array) {
+    this.table = table;
+    this.u8 = u8;
     this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
   }
 
-  fail(code: VerifyCode, path: string, at: number, value: number | bigint, detail: string): never {
-    throw new VerifyError(code, path, at - this.base, value, detail);
+  /** Re-points this verifier at another buffer (a new DataView only when the bytes differ). */
+  reset(table: TypeTable, u8: Uint8Array, base: number, root: string): void {
+    this.table = table;
+    if (u8 !== this.u8) {
+      this.u8 = u8;
+      this.dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+    }
+    this.base = base;
+    this.root = root;
+    this.depth = 0;
   }
 
-  record(s: StructLayout, at: number, version: number, path: string): void {
+  path(extra?: string): string {
+    let p = this.root;
+    for (let i = 0; i < this.depth; i++) {
+      const s = this.segs[i]!;
+      p += typeof s === 'number' ? `[${s}]` : `.${s}`;
+    }
+    return extra === undefined ? p : `${p}.${extra}`;
+  }
+
+  fail(code: VerifyCode, at: number, value: number | bigint, detail: string, extra?: string): never {
+    throw new VerifyError(code, this.path(extra), at - this.base, value, detail);
+  }
+
+  record(s: StructLayout, at: number, version: number): void {
+    const dv = this.dv;
     for (const f of s.fields) {
       if (f.since > version) continue;
-      if (f.presence && (this.dv.getUint8(at + f.presence.offset) & (1 << f.presence.bit)) === 0) continue;
-      this.value(f.type, at + f.offset, `${path}.${f.name}`);
+      if (f.presence && (dv.getUint8(at + f.presence.offset) & (1 << f.presence.bit)) === 0) continue;
+      this.segs[this.depth++] = f.name;
+      this.value(f.type, at + f.offset);
+      this.depth--;
     }
   }
 
   /** Checks a reference at `at` to `count × stride` bytes; returns the absolute block offset or -1. */
-  ref(at: number, stride: number, path: string): number {
+  ref(at: number, stride: number): number {
     const off = this.dv.getUint32(at, true);
     const cnt = this.dv.getUint32(at + 4, true);
     if (cnt === 0) {
-      if (off !== 0) this.fail('BAD_REF', path, at, off, `empty reference must have offset 0, has ${off}`);
+      if (off !== 0) this.fail('BAD_REF', at, off, `empty reference must have offset 0, has ${off}`);
       return -1;
     }
-    if (off % BLOCK_ALIGN !== 0) this.fail('BAD_REF', path, at, off, `reference offset ${off} is not a multiple of ${BLOCK_ALIGN}`);
+    if (off % BLOCK_ALIGN !== 0) this.fail('BAD_REF', at, off, `reference offset ${off} is not a multiple of ${BLOCK_ALIGN}`);
     const end = off + cnt * stride;
-    if (off < this.tailStart || end > this.total) this.fail('OUT_OF_BOUNDS', path, at, off, `reference [${off}, ${end}) (count ${cnt}, stride ${stride}) is outside the tail [${this.tailStart}, ${this.total})`);
+    if (off < this.tailStart || end > this.total) this.fail('OUT_OF_BOUNDS', at, off, `reference [${off}, ${end}) (count ${cnt}, stride ${stride}) is outside the tail [${this.tailStart}, ${this.total})`);
     return this.base + off;
   }
 
-  value(t: TypeRef, at: number, path: string): void {
+  value(t: TypeRef, at: number): void {
     const dv = this.dv;
     switch (t.kind) {
       case 'scalar':
         if (t.scalar === 'bool') {
           const b = dv.getUint8(at);
-          if (b > 1) this.fail('BAD_BOOL', path, at, b, `bool must be 0 or 1, is ${b}`);
+          if (b > 1) this.fail('BAD_BOOL', at, b, `bool must be 0 or 1, is ${b}`);
         }
         return;
       case 'enum': {
         const e = lookup(this.table, t.name, 'enum');
         const v = readEnum(dv, at, e);
-        if (!e.values.some((x) => x.value === v)) this.fail('BAD_ENUM', path, at, v, `${v} is not a value of enum ${e.fullName}`);
+        if (!enumHas(e, v)) this.fail('BAD_ENUM', at, v, `${v} is not a value of enum ${e.fullName}`);
         return;
       }
       case 'struct':
-        this.record(lookup(this.table, t.name, 'struct'), at, 255, path);
+        this.record(lookup(this.table, t.name, 'struct'), at, 255);
         return;
       case 'array':
-        for (let i = 0; i < t.length; i++) this.value(t.element, at + i * t.stride, `${path}[${i}]`);
+        for (let i = 0; i < t.length; i++) {
+          this.segs[this.depth++] = i;
+          this.value(t.element, at + i * t.stride);
+          this.depth--;
+        }
         return;
       case 'string': {
-        const p = this.ref(at, 1, path);
+        const p = this.ref(at, 1);
         if (p >= 0) {
           const n = dv.getUint32(at + 4, true);
           const bad = utf8InvalidAt(this.u8, p, p + n);
-          if (bad >= 0) this.fail('BAD_UTF8', path, at, bad - this.base, `invalid UTF-8 at byte ${bad - this.base} of the message`);
+          if (bad >= 0) this.fail('BAD_UTF8', at, bad - this.base, `invalid UTF-8 at byte ${bad - this.base} of the message`);
         }
         return;
       }
       case 'bytes':
-        this.ref(at, 1, path);
+        this.ref(at, 1);
         return;
       case 'vector': {
-        const p = this.ref(at, t.stride, path);
+        const p = this.ref(at, t.stride);
         if (p < 0 || !needsWalk(t.element)) return;
         const n = dv.getUint32(at + 4, true);
-        for (let i = 0; i < n; i++) this.value(t.element, p + i * t.stride, `${path}[${i}]`);
+        for (let i = 0; i < n; i++) {
+          this.segs[this.depth++] = i;
+          this.value(t.element, p + i * t.stride);
+          this.depth--;
+        }
         return;
       }
       case 'union': {
@@ -125,18 +173,25 @@ class Verifier {
         const tag = dv.getUint32(at, true);
         const off = dv.getUint32(at + 4, true);
         if (tag === 0) {
-          if (off !== 0) this.fail('BAD_UNION', path, at, off, `union without a value must have offset 0, has ${off}`);
+          if (off !== 0) this.fail('BAD_UNION', at, off, `union without a value must have offset 0, has ${off}`);
           return;
         }
         const c = u.cases[tag - 1];
-        if (!c) this.fail('BAD_UNION', path, at, tag, `tag ${tag} is not a case of ${u.fullName} (it has ${u.cases.length})`);
-        if (off % BLOCK_ALIGN !== 0) this.fail('BAD_REF', `${path}.${c.name}`, at, off, `union offset ${off} is not a multiple of ${BLOCK_ALIGN}`);
-        if (off < this.tailStart || off + c.size > this.total) this.fail('OUT_OF_BOUNDS', `${path}.${c.name}`, at, off, `union value [${off}, ${off + c.size}) is outside the tail [${this.tailStart}, ${this.total})`);
-        this.value(c.type, this.base + off, `${path}.${c.name}`);
+        if (!c) this.fail('BAD_UNION', at, tag, `tag ${tag} is not a case of ${u.fullName} (it has ${u.cases.length})`);
+        if (off % BLOCK_ALIGN !== 0) this.fail('BAD_REF', at, off, `union offset ${off} is not a multiple of ${BLOCK_ALIGN}`, c.name);
+        if (off < this.tailStart || off + c.size > this.total) this.fail('OUT_OF_BOUNDS', at, off, `union value [${off}, ${off + c.size}) is outside the tail [${this.tailStart}, ${this.total})`, c.name);
+        this.segs[this.depth++] = c.name;
+        this.value(c.type, this.base + off);
+        this.depth--;
         return;
       }
     }
   }
+}
+
+function enumHas(e: EnumLayout, v: number): boolean {
+  for (const x of e.values) if (x.value === v) return true;
+  return false;
 }
 
 /** Whether elements of this type need checking beyond their bounds. */
@@ -144,36 +199,48 @@ function needsWalk(t: TypeRef): boolean {
   return !(t.kind === 'scalar' && t.scalar !== 'bool');
 }
 
+/** The type id of each message layout as two u32 halves (parsed once; no bigint per call). */
+const typeIds = new WeakMap<StructLayout, { lo: number; hi: number }>();
+/** One verifier, reused by every call: verify() is not re-entrant and never needs to be. */
+let shared: Verifier | null = null;
+
 /**
  * Verifies the message of type `typeName` at `bytes[offset, offset + length)`. Returns
  * null when it is safe to read, else the first problem found (fields in declaration
- * order, depth first).
+ * order, depth first). A message that verifies costs no allocation.
  */
 export function verify(table: TypeTable, typeName: string, bytes: Uint8Array, offset = 0, length = bytes.length - offset): VerifyError | null {
   const m = lookup(table, typeName, 'message');
-  const v = new Verifier(table, bytes, offset);
+  const v = shared ?? (shared = new Verifier(table, bytes));
+  v.reset(table, bytes, offset, m.name);
   const dv = v.dv;
   try {
-    if (length < HEADER_SIZE) v.fail('TRUNCATED', m.name, offset, length, `${length} bytes can not hold the ${HEADER_SIZE}-byte header`);
+    if (length < HEADER_SIZE) v.fail('TRUNCATED', offset, length, `${length} bytes can not hold the ${HEADER_SIZE}-byte header`);
     const total = dv.getUint32(offset + H_TOTAL_SIZE, true);
-    if (total > length) v.fail('TRUNCATED', m.name, offset + H_TOTAL_SIZE, total, `total_size ${total} exceeds the ${length} bytes available`);
-    const id = dv.getBigUint64(offset + H_TYPE_ID, true);
-    if (id !== BigInt(m.typeId!)) v.fail('BAD_TYPE_ID', m.name, offset + H_TYPE_ID, id, `type id 0x${id.toString(16).padStart(16, '0')} is not ${m.fullName} (${m.typeId})`);
+    if (total > length) v.fail('TRUNCATED', offset + H_TOTAL_SIZE, total, `total_size ${total} exceeds the ${length} bytes available`);
+    let want = typeIds.get(m);
+    if (want === undefined) {
+      const t = BigInt(m.typeId!);
+      typeIds.set(m, (want = { lo: Number(t & 0xffffffffn), hi: Number(t >> 32n) }));
+    }
+    if (dv.getUint32(offset + H_TYPE_ID, true) !== want.lo || dv.getUint32(offset + H_TYPE_ID + 4, true) !== want.hi) {
+      const id = dv.getBigUint64(offset + H_TYPE_ID, true);
+      v.fail('BAD_TYPE_ID', offset + H_TYPE_ID, id, `type id 0x${id.toString(16).padStart(16, '0')} is not ${m.fullName} (${m.typeId})`);
+    }
     const fixed = dv.getUint16(offset + H_FIXED_SIZE, true);
     const version = dv.getUint8(offset + H_VERSION);
     const flags = dv.getUint8(offset + H_FLAGS);
-    const hdr = (at: number, val: number, why: string): never => v.fail('BAD_HEADER', m.name, offset + at, val, why);
-    if (total % 8 !== 0) hdr(H_TOTAL_SIZE, total, `total_size ${total} is not a multiple of 8`);
-    if (fixed % 8 !== 0) hdr(H_FIXED_SIZE, fixed, `fixed_size ${fixed} is not a multiple of 8`);
-    if (HEADER_SIZE + fixed > total) hdr(H_FIXED_SIZE, fixed, `fixed part [16, ${16 + fixed}) exceeds total_size ${total}`);
-    if (version < 1) hdr(H_VERSION, version, 'version must be at least 1');
-    if (flags !== 0) hdr(H_FLAGS, flags, `flags must be 0 in layout v1, are ${flags}`);
+    if (total % 8 !== 0) v.fail('BAD_HEADER', offset + H_TOTAL_SIZE, total, `total_size ${total} is not a multiple of 8`);
+    if (fixed % 8 !== 0) v.fail('BAD_HEADER', offset + H_FIXED_SIZE, fixed, `fixed_size ${fixed} is not a multiple of 8`);
+    if (HEADER_SIZE + fixed > total) v.fail('BAD_HEADER', offset + H_FIXED_SIZE, fixed, `fixed part [16, ${16 + fixed}) exceeds total_size ${total}`);
+    if (version < 1) v.fail('BAD_HEADER', offset + H_VERSION, version, 'version must be at least 1');
+    if (flags !== 0) v.fail('BAD_HEADER', offset + H_FLAGS, flags, `flags must be 0 in layout v1, are ${flags}`);
     const rv = Math.min(version, m.version!);
     const need = m.versionSizes![rv - 1]!;
-    if (fixed < need) hdr(H_FIXED_SIZE, fixed, `fixed_size ${fixed} is smaller than the ${need} bytes of version ${rv}`);
+    if (fixed < need) v.fail('BAD_HEADER', offset + H_FIXED_SIZE, fixed, `fixed_size ${fixed} is smaller than the ${need} bytes of version ${rv}`);
     v.tailStart = HEADER_SIZE + fixed;
     v.total = total;
-    v.record(m, offset + HEADER_SIZE, version, m.name);
+    v.record(m, offset + HEADER_SIZE, version);
     return null;
   } catch (e) {
     if (e instanceof VerifyError) return e;
