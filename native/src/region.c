@@ -57,28 +57,23 @@ int isthmus_region_create_memfd(const char *debug_name, size_t size, isthmus_reg
   return region_map(fd, size, out);
 }
 
-int isthmus_region_create_path(const char *path, size_t size, unsigned mode, isthmus_region *out) {
-  if (!out) return -EINVAL;
-  region_reset(out);
-  if (!path || size == 0 || (uint64_t)size > (uint64_t)INT64_MAX) return -EINVAL;
-  int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode ? (mode_t)mode : 0600);
-  if (fd < 0) return -errno;
+/* Sizes and maps a freshly created (O_EXCL) object; on failure removes it again with
+ * `unlink_fn(name)` so that a failed create leaves nothing behind. */
+static int region_finish_create(int fd, size_t size, const char *name, int (*unlink_fn)(const char *),
+                                isthmus_region *out) {
   if (ftruncate(fd, (off_t)size) != 0) {
     int e = errno;
     close(fd);
-    unlink(path);
+    unlink_fn(name);
     return -e;
   }
   int rc = region_map(fd, size, out);
-  if (rc != 0) unlink(path);
+  if (rc != 0) unlink_fn(name);
   return rc;
 }
 
-int isthmus_region_open_path(const char *path, isthmus_region *out) {
-  if (!out) return -EINVAL;
-  region_reset(out);
-  if (!path) return -EINVAL;
-  int fd = open(path, O_RDWR | O_CLOEXEC);
+/* Maps an opened object at its current size (fstat). */
+static int region_finish_open(int fd, isthmus_region *out) {
   if (fd < 0) return -errno;
   size_t size;
   int rc = region_size_of(fd, &size);
@@ -87,6 +82,22 @@ int isthmus_region_open_path(const char *path, isthmus_region *out) {
     return rc;
   }
   return region_map(fd, size, out);
+}
+
+int isthmus_region_create_path(const char *path, size_t size, unsigned mode, isthmus_region *out) {
+  if (!out) return -EINVAL;
+  region_reset(out);
+  if (!path || size == 0 || (uint64_t)size > (uint64_t)INT64_MAX) return -EINVAL;
+  int fd = open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode ? (mode_t)mode : 0600);
+  if (fd < 0) return -errno;
+  return region_finish_create(fd, size, path, unlink, out);
+}
+
+int isthmus_region_open_path(const char *path, isthmus_region *out) {
+  if (!out) return -EINVAL;
+  region_reset(out);
+  if (!path) return -EINVAL;
+  return region_finish_open(open(path, O_RDWR | O_CLOEXEC), out);
 }
 
 int isthmus_region_create_shm(const char *name, size_t size, unsigned mode, isthmus_region *out) {
@@ -95,45 +106,21 @@ int isthmus_region_create_shm(const char *name, size_t size, unsigned mode, isth
   if (!name || size == 0 || (uint64_t)size > (uint64_t)INT64_MAX) return -EINVAL;
   int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, mode ? (mode_t)mode : 0600);
   if (fd < 0) return -errno;
-  if (ftruncate(fd, (off_t)size) != 0) {
-    int e = errno;
-    close(fd);
-    shm_unlink(name);
-    return -e;
-  }
-  int rc = region_map(fd, size, out);
-  if (rc != 0) shm_unlink(name);
-  return rc;
+  return region_finish_create(fd, size, name, shm_unlink, out);
 }
 
 int isthmus_region_open_shm(const char *name, isthmus_region *out) {
   if (!out) return -EINVAL;
   region_reset(out);
   if (!name) return -EINVAL;
-  int fd = shm_open(name, O_RDWR | O_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  size_t size;
-  int rc = region_size_of(fd, &size);
-  if (rc != 0) {
-    close(fd);
-    return rc;
-  }
-  return region_map(fd, size, out);
+  return region_finish_open(shm_open(name, O_RDWR | O_CLOEXEC, 0), out);
 }
 
 int isthmus_region_open_fd(int fd, isthmus_region *out) {
   if (!out) return -EINVAL;
   region_reset(out);
   if (fd < 0) return -EBADF;
-  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (own < 0) return -errno;
-  size_t size;
-  int rc = region_size_of(own, &size);
-  if (rc != 0) {
-    close(own);
-    return rc;
-  }
-  return region_map(own, size, out);
+  return region_finish_open(fcntl(fd, F_DUPFD_CLOEXEC, 0), out);
 }
 
 int isthmus_region_seals(const isthmus_region *r) {

@@ -95,6 +95,23 @@ export abstract class Channel extends EventEmitter {
   }
 }
 
+/**
+ * Loans from `w`, lets `fill` set the fields, sends: the body of every trySend(). False
+ * (nothing sent) when there is no room; a `fill` that throws aborts the loan and rethrows.
+ */
+export function loanFillSend<T>(w: { tryLoan(): T | null; send(m: T): void; abort(): void }, fill: (m: T) => void): boolean {
+  const m = w.tryLoan();
+  if (!m) return false;
+  try {
+    fill(m);
+  } catch (err) {
+    w.abort();
+    throw err;
+  }
+  w.send(m);
+  return true;
+}
+
 export function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }

@@ -9,7 +9,7 @@
  *               messages (reported as a gap) and reads each message from a private copy.
  */
 import type { MessageCore } from '@isthmus/runtime';
-import { Channel, Inbox, acquireRing, awaitRing, held, wakeData, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { Channel, loanFillSend, Inbox, acquireRing, awaitRing, held, wakeData, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
 import { OverloadedError, TimeoutError } from './errors.js';
 import type { Reader, Writer } from './ring/index.js';
 import { regionNames } from './transport.js';
@@ -111,16 +111,7 @@ export class Publisher<T extends MessageCore> extends Channel {
 
   /** Loans, lets `fill` set the fields, sends. False (nothing sent) when the ring is full. */
   trySend(fill: (m: T) => void): boolean {
-    const m = this.tryLoan();
-    if (!m) return false;
-    try {
-      fill(m);
-    } catch (err) {
-      this.abort();
-      throw err;
-    }
-    this.send(m);
-    return true;
+    return loanFillSend(this, fill);
   }
 
   /** Like trySend, but waits up to `timeoutMs` (default 1000) for room; TimeoutError after. */

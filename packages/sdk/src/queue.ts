@@ -17,7 +17,7 @@
  *   - producers stop sending to it within 250 ms (or at once when its ring is full).
  */
 import type { MessageCore } from '@isthmus/runtime';
-import { Channel, Inbox, acquireRing, held, openRing, sleep, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { Channel, loanFillSend, Inbox, acquireRing, held, openRing, sleep, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
 import { IsthmusError, NotFoundError, OverloadedError, TimeoutError } from './errors.js';
 import { RingError, type Reader, type Writer } from './ring/index.js';
 import { regionNames } from './transport.js';
@@ -161,16 +161,7 @@ export class QueueProducer<T extends MessageCore> extends Channel {
   }
 
   trySend(fill: (m: T) => void): boolean {
-    const m = this.tryLoan();
-    if (!m) return false;
-    try {
-      fill(m);
-    } catch (err) {
-      this.abort();
-      throw err;
-    }
-    this.send(m);
-    return true;
+    return loanFillSend(this, fill);
   }
 
   /** Sends, waiting up to `timeoutMs` (default 1000) for a worker with room; TimeoutError after. */
