@@ -56,7 +56,7 @@ export function goldenVectors(): GoldenVector[] {
   return out;
 }
 
-/** Everything the goldens should contain, by absolute path. */
+/** Everything the goldens should contain, by absolute path: text (UTF-8) or exact bytes (`.wasm`, `.bin`). */
 export function expectedGoldens(): Map<string, string | Uint8Array> {
   const files = new Map<string, string | Uint8Array>();
   const schemas = readdirSync(SCHEMAS).filter((n) => n.endsWith('.isthmus')).sort();
@@ -102,8 +102,9 @@ export function goldenDrift(): string[] {
       drift.push(`missing: ${rel}`);
       continue;
     }
+    // Bytes, for text and binary goldens alike (text is compared as its UTF-8 encoding).
     const have = readFileSync(p);
-    const same = typeof want === 'string' ? have.toString('utf8') === want : Buffer.compare(have, Buffer.from(want)) === 0;
+    const same = Buffer.compare(have, typeof want === 'string' ? Buffer.from(want, 'utf8') : Buffer.from(want.buffer, want.byteOffset, want.byteLength)) === 0;
     if (!same) drift.push(`differs: ${rel}`);
   }
   for (const p of strayGenerated(expected)) drift.push(`stray: ${relative(ROOT, p)}`);

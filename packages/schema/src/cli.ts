@@ -2,7 +2,7 @@
 /**
  * The `isthmus` command line.
  *
- *   isthmus compile <schema.isthmus>... --emit ts,c,json [--out DIR]
+ *   isthmus compile <schema.isthmus>... --emit ts,c,json,wasm-gc,... [--out DIR]
  *   isthmus check <old.isthmus> <new.isthmus>
  *
  * Exit codes: 0 success, 1 schema errors or breaking changes, 2 usage errors. All output
@@ -73,7 +73,8 @@ function compile(args: string[], io: { out: (s: string) => void; err: (s: string
   for (const o of outputs) {
     const p = join(outDir, o.path);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, o.contents);
+    // Text outputs are written as UTF-8, binary ones (a `.wasm` module) byte for byte.
+    writeFileSync(p, typeof o.contents === 'string' ? o.contents : Buffer.from(o.contents.buffer, o.contents.byteOffset, o.contents.byteLength));
     io.out(`wrote ${p}\n`);
   }
   return 0;

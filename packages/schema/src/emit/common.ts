@@ -3,7 +3,8 @@
 export interface EmittedFile {
   /** Path relative to the output directory. */
   readonly path: string;
-  readonly contents: string;
+  /** Text (written as UTF-8) or, for binary outputs such as `.wasm`, the exact bytes. */
+  readonly contents: string | Uint8Array;
 }
 
 /** `market.isthmus` → `market` + ext. */
