@@ -29,6 +29,7 @@
 #include <napi.h>
 #include <node_api.h>
 
+#include "wasm_memory.h"
 #include "watch.h"
 
 extern "C" {
@@ -502,6 +503,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
   exports.Set("procStartTime", Napi::Function::New(env, ProcStartTime, "procStartTime"));
   isthmus_addon::InitWatch(env, exports, Word);
+  isthmus_addon::InitWasmMemory(env, exports);
   return exports;
 }
 

@@ -8,3 +8,4 @@ export { createMemfd, createFile, openFile, createShm, openShm, openFd, seals, t
 export { futexWait, futexWaitAsync, futexWake, type Outcome } from './futex.js';
 export { procStartTime } from './proc.js';
 export { watch, type Watch } from './watch.js';
+export { mapIntoMemory, mappingsOf, memoryBase, roundToPage, WASM_PAGE, type MemoryMapping, type WasmMemory } from './wasm.js';
