@@ -87,7 +87,10 @@ export function witName(name: string, what = 'name'): string {
 /** Hands out WIT names within one scope and rejects two schema names that meet. */
 class Scope {
   private readonly taken = new Map<string, string>();
-  constructor(private readonly where: string) {}
+  private readonly where: string;
+  constructor(where: string) {
+    this.where = where;
+  }
   claim(name: string, what: string, wit = witName(name, what)): string {
     const bare = wit.replace(/^%/, '');
     const prior = this.taken.get(bare);
