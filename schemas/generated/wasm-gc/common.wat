@@ -6,7 +6,8 @@
 ;;   write_M(v: (ref $M), ptr: i32, cap: i32) -> i32    length written, or -1 (see last_error*)
 ;;   roundtrip_M(src, len, dst, cap) -> i32             write_M(read_M(src, len), dst, cap)
 ;;   last_error() -> i32, last_error_offset() -> i32, last_error_value() -> i64
-;; and getters "<type>.<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding opaque references.
+;; and accessors "<type>.<field>", "<type>.set_<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding
+;; opaque references (the JS API); every accessor traps on a null reference.
 ;; Error codes: 1 TRUNCATED, 2 BAD_TYPE_ID, 3 BAD_HEADER, 4 BAD_BOOL, 5 BAD_ENUM, 6 BAD_REF, 7 OUT_OF_BOUNDS, 8 BAD_UTF8, 9 BAD_UNION, 10 BAD_LENGTH, 11 CAPACITY, 12 BAD_REGION.
 ;; The memory is imported as ("isthmus" "memory"); pointers are byte addresses in it.
 (module
@@ -275,9 +276,17 @@
   (func $get.common.Uuid.hi (export "common.Uuid.hi") (param $v (ref null $common.Uuid)) (result i64)
     (struct.get $common.Uuid $hi (local.get $v)))
 
+  ;; Setter: stores $x into field $hi of a non-null $common.Uuid.
+  (func $set.common.Uuid.hi (export "common.Uuid.set_hi") (param $v (ref null $common.Uuid)) (param $x i64)
+    (struct.set $common.Uuid $hi (local.get $v) (local.get $x)))
+
   ;; Getter: field $lo of a non-null $common.Uuid.
   (func $get.common.Uuid.lo (export "common.Uuid.lo") (param $v (ref null $common.Uuid)) (result i64)
     (struct.get $common.Uuid $lo (local.get $v)))
+
+  ;; Setter: stores $x into field $lo of a non-null $common.Uuid.
+  (func $set.common.Uuid.lo (export "common.Uuid.set_lo") (param $v (ref null $common.Uuid)) (param $x i64)
+    (struct.set $common.Uuid $lo (local.get $v) (local.get $x)))
 
   ;; Getter: length of a non-null $bytes.
   (func $get.bytes.len (export "bytes.len") (param $a (ref null $bytes)) (result i32)

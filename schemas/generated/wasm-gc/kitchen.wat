@@ -6,7 +6,8 @@
 ;;   write_M(v: (ref $M), ptr: i32, cap: i32) -> i32    length written, or -1 (see last_error*)
 ;;   roundtrip_M(src, len, dst, cap) -> i32             write_M(read_M(src, len), dst, cap)
 ;;   last_error() -> i32, last_error_offset() -> i32, last_error_value() -> i64
-;; and getters "<type>.<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding opaque references.
+;; and accessors "<type>.<field>", "<type>.set_<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding
+;; opaque references (the JS API); every accessor traps on a null reference.
 ;; Error codes: 1 TRUNCATED, 2 BAD_TYPE_ID, 3 BAD_HEADER, 4 BAD_BOOL, 5 BAD_ENUM, 6 BAD_REF, 7 OUT_OF_BOUNDS, 8 BAD_UTF8, 9 BAD_UNION, 10 BAD_LENGTH, 11 CAPACITY, 12 BAD_REGION.
 ;; The memory is imported as ("isthmus" "memory"); pointers are byte addresses in it.
 (module
@@ -3025,213 +3026,425 @@
   (func $get.common.Uuid.hi (export "common.Uuid.hi") (param $v (ref null $common.Uuid)) (result i64)
     (struct.get $common.Uuid $hi (local.get $v)))
 
+  ;; Setter: stores $x into field $hi of a non-null $common.Uuid.
+  (func $set.common.Uuid.hi (export "common.Uuid.set_hi") (param $v (ref null $common.Uuid)) (param $x i64)
+    (struct.set $common.Uuid $hi (local.get $v) (local.get $x)))
+
   ;; Getter: field $lo of a non-null $common.Uuid.
   (func $get.common.Uuid.lo (export "common.Uuid.lo") (param $v (ref null $common.Uuid)) (result i64)
     (struct.get $common.Uuid $lo (local.get $v)))
+
+  ;; Setter: stores $x into field $lo of a non-null $common.Uuid.
+  (func $set.common.Uuid.lo (export "common.Uuid.set_lo") (param $v (ref null $common.Uuid)) (param $x i64)
+    (struct.set $common.Uuid $lo (local.get $v) (local.get $x)))
 
   ;; Getter: field $x of a non-null $kitchen.Point.
   (func $get.kitchen.Point.x (export "kitchen.Point.x") (param $v (ref null $kitchen.Point)) (result f32)
     (struct.get $kitchen.Point $x (local.get $v)))
 
+  ;; Setter: stores $x into field $x of a non-null $kitchen.Point.
+  (func $set.kitchen.Point.x (export "kitchen.Point.set_x") (param $v (ref null $kitchen.Point)) (param $x f32)
+    (struct.set $kitchen.Point $x (local.get $v) (local.get $x)))
+
   ;; Getter: field $y of a non-null $kitchen.Point.
   (func $get.kitchen.Point.y (export "kitchen.Point.y") (param $v (ref null $kitchen.Point)) (result f32)
     (struct.get $kitchen.Point $y (local.get $v)))
+
+  ;; Setter: stores $x into field $y of a non-null $kitchen.Point.
+  (func $set.kitchen.Point.y (export "kitchen.Point.set_y") (param $v (ref null $kitchen.Point)) (param $x f32)
+    (struct.set $kitchen.Point $y (local.get $v) (local.get $x)))
 
   ;; Getter: field $flag of a non-null $kitchen.Point (zero-extended).
   (func $get.kitchen.Point.flag (export "kitchen.Point.flag") (param $v (ref null $kitchen.Point)) (result i32)
     (struct.get_u $kitchen.Point $flag (local.get $v)))
 
+  ;; Setter: stores $x into field $flag of a non-null $kitchen.Point (truncated to the packed width).
+  (func $set.kitchen.Point.flag (export "kitchen.Point.set_flag") (param $v (ref null $kitchen.Point)) (param $x i32)
+    (struct.set $kitchen.Point $flag (local.get $v) (local.get $x)))
+
   ;; Getter: field $id of a non-null $kitchen.Named.
   (func $get.kitchen.Named.id (export "kitchen.Named.id") (param $v (ref null $kitchen.Named)) (result (ref $common.Uuid))
     (struct.get $kitchen.Named $id (local.get $v)))
+
+  ;; Setter: stores $x into field $id of a non-null $kitchen.Named.
+  (func $set.kitchen.Named.id (export "kitchen.Named.set_id") (param $v (ref null $kitchen.Named)) (param $x (ref $common.Uuid))
+    (struct.set $kitchen.Named $id (local.get $v) (local.get $x)))
 
   ;; Getter: field $name of a non-null $kitchen.Named.
   (func $get.kitchen.Named.name (export "kitchen.Named.name") (param $v (ref null $kitchen.Named)) (result (ref $bytes))
     (struct.get $kitchen.Named $name (local.get $v)))
 
+  ;; Setter: stores $x into field $name of a non-null $kitchen.Named.
+  (func $set.kitchen.Named.name (export "kitchen.Named.set_name") (param $v (ref null $kitchen.Named)) (param $x (ref $bytes))
+    (struct.set $kitchen.Named $name (local.get $v) (local.get $x)))
+
   ;; Getter: field $tags of a non-null $kitchen.Named.
   (func $get.kitchen.Named.tags (export "kitchen.Named.tags") (param $v (ref null $kitchen.Named)) (result (ref $arr_bytes))
     (struct.get $kitchen.Named $tags (local.get $v)))
+
+  ;; Setter: stores $x into field $tags of a non-null $kitchen.Named.
+  (func $set.kitchen.Named.tags (export "kitchen.Named.set_tags") (param $v (ref null $kitchen.Named)) (param $x (ref $arr_bytes))
+    (struct.set $kitchen.Named $tags (local.get $v) (local.get $x)))
 
   ;; Getter: field $nick of a non-null $kitchen.Named.
   (func $get.kitchen.Named.nick (export "kitchen.Named.nick") (param $v (ref null $kitchen.Named)) (result (ref null $bytes))
     (struct.get $kitchen.Named $nick (local.get $v)))
 
+  ;; Setter: stores $x into field $nick of a non-null $kitchen.Named.
+  (func $set.kitchen.Named.nick (export "kitchen.Named.set_nick") (param $v (ref null $kitchen.Named)) (param $x (ref null $bytes))
+    (struct.set $kitchen.Named $nick (local.get $v) (local.get $x)))
+
   ;; Getter: field $tag of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.tag (export "kitchen.Payload.tag") (param $v (ref null $kitchen.Payload)) (result i32)
     (struct.get $kitchen.Payload $tag (local.get $v)))
+
+  ;; Setter: stores $x into field $tag of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.tag (export "kitchen.Payload.set_tag") (param $v (ref null $kitchen.Payload)) (param $x i32)
+    (struct.set $kitchen.Payload $tag (local.get $v) (local.get $x)))
 
   ;; Getter: field $point of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.point (export "kitchen.Payload.point") (param $v (ref null $kitchen.Payload)) (result (ref null $kitchen.Point))
     (struct.get $kitchen.Payload $point (local.get $v)))
 
+  ;; Setter: stores $x into field $point of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.point (export "kitchen.Payload.set_point") (param $v (ref null $kitchen.Payload)) (param $x (ref null $kitchen.Point))
+    (struct.set $kitchen.Payload $point (local.get $v) (local.get $x)))
+
   ;; Getter: field $text of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.text (export "kitchen.Payload.text") (param $v (ref null $kitchen.Payload)) (result (ref null $bytes))
     (struct.get $kitchen.Payload $text (local.get $v)))
+
+  ;; Setter: stores $x into field $text of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.text (export "kitchen.Payload.set_text") (param $v (ref null $kitchen.Payload)) (param $x (ref null $bytes))
+    (struct.set $kitchen.Payload $text (local.get $v) (local.get $x)))
 
   ;; Getter: field $named of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.named (export "kitchen.Payload.named") (param $v (ref null $kitchen.Payload)) (result (ref null $kitchen.Named))
     (struct.get $kitchen.Payload $named (local.get $v)))
 
+  ;; Setter: stores $x into field $named of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.named (export "kitchen.Payload.set_named") (param $v (ref null $kitchen.Payload)) (param $x (ref null $kitchen.Named))
+    (struct.set $kitchen.Payload $named (local.get $v) (local.get $x)))
+
   ;; Getter: field $number of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.number (export "kitchen.Payload.number") (param $v (ref null $kitchen.Payload)) (result i64)
     (struct.get $kitchen.Payload $number (local.get $v)))
+
+  ;; Setter: stores $x into field $number of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.number (export "kitchen.Payload.set_number") (param $v (ref null $kitchen.Payload)) (param $x i64)
+    (struct.set $kitchen.Payload $number (local.get $v) (local.get $x)))
 
   ;; Getter: field $list of a non-null $kitchen.Payload.
   (func $get.kitchen.Payload.list (export "kitchen.Payload.list") (param $v (ref null $kitchen.Payload)) (result (ref null $arr_i16))
     (struct.get $kitchen.Payload $list (local.get $v)))
 
+  ;; Setter: stores $x into field $list of a non-null $kitchen.Payload.
+  (func $set.kitchen.Payload.list (export "kitchen.Payload.set_list") (param $v (ref null $kitchen.Payload)) (param $x (ref null $arr_i16))
+    (struct.set $kitchen.Payload $list (local.get $v) (local.get $x)))
+
   ;; Getter: field $b of a non-null $kitchen.Everything (zero-extended).
   (func $get.kitchen.Everything.b (export "kitchen.Everything.b") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_u $kitchen.Everything $b (local.get $v)))
+
+  ;; Setter: stores $x into field $b of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.b (export "kitchen.Everything.set_b") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $b (local.get $v) (local.get $x)))
 
   ;; Getter: field $u8v of a non-null $kitchen.Everything (zero-extended).
   (func $get.kitchen.Everything.u8v (export "kitchen.Everything.u8v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_u $kitchen.Everything $u8v (local.get $v)))
 
+  ;; Setter: stores $x into field $u8v of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.u8v (export "kitchen.Everything.set_u8v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $u8v (local.get $v) (local.get $x)))
+
   ;; Getter: field $i8v of a non-null $kitchen.Everything (sign-extended).
   (func $get.kitchen.Everything.i8v (export "kitchen.Everything.i8v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_s $kitchen.Everything $i8v (local.get $v)))
+
+  ;; Setter: stores $x into field $i8v of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.i8v (export "kitchen.Everything.set_i8v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $i8v (local.get $v) (local.get $x)))
 
   ;; Getter: field $u16v of a non-null $kitchen.Everything (zero-extended).
   (func $get.kitchen.Everything.u16v (export "kitchen.Everything.u16v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_u $kitchen.Everything $u16v (local.get $v)))
 
+  ;; Setter: stores $x into field $u16v of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.u16v (export "kitchen.Everything.set_u16v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $u16v (local.get $v) (local.get $x)))
+
   ;; Getter: field $i16v of a non-null $kitchen.Everything (sign-extended).
   (func $get.kitchen.Everything.i16v (export "kitchen.Everything.i16v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_s $kitchen.Everything $i16v (local.get $v)))
+
+  ;; Setter: stores $x into field $i16v of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.i16v (export "kitchen.Everything.set_i16v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $i16v (local.get $v) (local.get $x)))
 
   ;; Getter: field $u32v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.u32v (export "kitchen.Everything.u32v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $u32v (local.get $v)))
 
+  ;; Setter: stores $x into field $u32v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.u32v (export "kitchen.Everything.set_u32v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $u32v (local.get $v) (local.get $x)))
+
   ;; Getter: field $i32v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.i32v (export "kitchen.Everything.i32v") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $i32v (local.get $v)))
+
+  ;; Setter: stores $x into field $i32v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.i32v (export "kitchen.Everything.set_i32v") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $i32v (local.get $v) (local.get $x)))
 
   ;; Getter: field $u64v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.u64v (export "kitchen.Everything.u64v") (param $v (ref null $kitchen.Everything)) (result i64)
     (struct.get $kitchen.Everything $u64v (local.get $v)))
 
+  ;; Setter: stores $x into field $u64v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.u64v (export "kitchen.Everything.set_u64v") (param $v (ref null $kitchen.Everything)) (param $x i64)
+    (struct.set $kitchen.Everything $u64v (local.get $v) (local.get $x)))
+
   ;; Getter: field $i64v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.i64v (export "kitchen.Everything.i64v") (param $v (ref null $kitchen.Everything)) (result i64)
     (struct.get $kitchen.Everything $i64v (local.get $v)))
+
+  ;; Setter: stores $x into field $i64v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.i64v (export "kitchen.Everything.set_i64v") (param $v (ref null $kitchen.Everything)) (param $x i64)
+    (struct.set $kitchen.Everything $i64v (local.get $v) (local.get $x)))
 
   ;; Getter: field $f32v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.f32v (export "kitchen.Everything.f32v") (param $v (ref null $kitchen.Everything)) (result f32)
     (struct.get $kitchen.Everything $f32v (local.get $v)))
 
+  ;; Setter: stores $x into field $f32v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.f32v (export "kitchen.Everything.set_f32v") (param $v (ref null $kitchen.Everything)) (param $x f32)
+    (struct.set $kitchen.Everything $f32v (local.get $v) (local.get $x)))
+
   ;; Getter: field $f64v of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.f64v (export "kitchen.Everything.f64v") (param $v (ref null $kitchen.Everything)) (result f64)
     (struct.get $kitchen.Everything $f64v (local.get $v)))
+
+  ;; Setter: stores $x into field $f64v of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.f64v (export "kitchen.Everything.set_f64v") (param $v (ref null $kitchen.Everything)) (param $x f64)
+    (struct.set $kitchen.Everything $f64v (local.get $v) (local.get $x)))
 
   ;; Getter: field $color of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.color (export "kitchen.Everything.color") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $color (local.get $v)))
 
+  ;; Setter: stores $x into field $color of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.color (export "kitchen.Everything.set_color") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $color (local.get $v) (local.get $x)))
+
   ;; Getter: field $wide of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.wide (export "kitchen.Everything.wide") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $wide (local.get $v)))
+
+  ;; Setter: stores $x into field $wide of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.wide (export "kitchen.Everything.set_wide") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $wide (local.get $v) (local.get $x)))
 
   ;; Getter: field $level of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.level (export "kitchen.Everything.level") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $level (local.get $v)))
 
+  ;; Setter: stores $x into field $level of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.level (export "kitchen.Everything.set_level") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $level (local.get $v) (local.get $x)))
+
   ;; Getter: field $uuid of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.uuid (export "kitchen.Everything.uuid") (param $v (ref null $kitchen.Everything)) (result (ref $common.Uuid))
     (struct.get $kitchen.Everything $uuid (local.get $v)))
+
+  ;; Setter: stores $x into field $uuid of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.uuid (export "kitchen.Everything.set_uuid") (param $v (ref null $kitchen.Everything)) (param $x (ref $common.Uuid))
+    (struct.set $kitchen.Everything $uuid (local.get $v) (local.get $x)))
 
   ;; Getter: field $point of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.point (export "kitchen.Everything.point") (param $v (ref null $kitchen.Everything)) (result (ref $kitchen.Point))
     (struct.get $kitchen.Everything $point (local.get $v)))
 
+  ;; Setter: stores $x into field $point of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.point (export "kitchen.Everything.set_point") (param $v (ref null $kitchen.Everything)) (param $x (ref $kitchen.Point))
+    (struct.set $kitchen.Everything $point (local.get $v) (local.get $x)))
+
   ;; Getter: field $grid of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.grid (export "kitchen.Everything.grid") (param $v (ref null $kitchen.Everything)) (result (ref $arr_i16))
     (struct.get $kitchen.Everything $grid (local.get $v)))
+
+  ;; Setter: stores $x into field $grid of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.grid (export "kitchen.Everything.set_grid") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_i16))
+    (struct.set $kitchen.Everything $grid (local.get $v) (local.get $x)))
 
   ;; Getter: field $corners of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.corners (export "kitchen.Everything.corners") (param $v (ref null $kitchen.Everything)) (result (ref $arr_kitchen.Point))
     (struct.get $kitchen.Everything $corners (local.get $v)))
 
+  ;; Setter: stores $x into field $corners of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.corners (export "kitchen.Everything.set_corners") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_kitchen.Point))
+    (struct.set $kitchen.Everything $corners (local.get $v) (local.get $x)))
+
   ;; Getter: field $labels of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.labels (export "kitchen.Everything.labels") (param $v (ref null $kitchen.Everything)) (result (ref $arr_bytes))
     (struct.get $kitchen.Everything $labels (local.get $v)))
+
+  ;; Setter: stores $x into field $labels of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.labels (export "kitchen.Everything.set_labels") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_bytes))
+    (struct.set $kitchen.Everything $labels (local.get $v) (local.get $x)))
 
   ;; Getter: field $name of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.name (export "kitchen.Everything.name") (param $v (ref null $kitchen.Everything)) (result (ref $bytes))
     (struct.get $kitchen.Everything $name (local.get $v)))
 
+  ;; Setter: stores $x into field $name of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.name (export "kitchen.Everything.set_name") (param $v (ref null $kitchen.Everything)) (param $x (ref $bytes))
+    (struct.set $kitchen.Everything $name (local.get $v) (local.get $x)))
+
   ;; Getter: field $blob of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.blob (export "kitchen.Everything.blob") (param $v (ref null $kitchen.Everything)) (result (ref $bytes))
     (struct.get $kitchen.Everything $blob (local.get $v)))
+
+  ;; Setter: stores $x into field $blob of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.blob (export "kitchen.Everything.set_blob") (param $v (ref null $kitchen.Everything)) (param $x (ref $bytes))
+    (struct.set $kitchen.Everything $blob (local.get $v) (local.get $x)))
 
   ;; Getter: field $numbers of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.numbers (export "kitchen.Everything.numbers") (param $v (ref null $kitchen.Everything)) (result (ref $arr_i32))
     (struct.get $kitchen.Everything $numbers (local.get $v)))
 
+  ;; Setter: stores $x into field $numbers of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.numbers (export "kitchen.Everything.set_numbers") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_i32))
+    (struct.set $kitchen.Everything $numbers (local.get $v) (local.get $x)))
+
   ;; Getter: field $floats of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.floats (export "kitchen.Everything.floats") (param $v (ref null $kitchen.Everything)) (result (ref $arr_f64))
     (struct.get $kitchen.Everything $floats (local.get $v)))
+
+  ;; Setter: stores $x into field $floats of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.floats (export "kitchen.Everything.set_floats") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_f64))
+    (struct.set $kitchen.Everything $floats (local.get $v) (local.get $x)))
 
   ;; Getter: field $words of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.words (export "kitchen.Everything.words") (param $v (ref null $kitchen.Everything)) (result (ref $arr_bytes))
     (struct.get $kitchen.Everything $words (local.get $v)))
 
+  ;; Setter: stores $x into field $words of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.words (export "kitchen.Everything.set_words") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_bytes))
+    (struct.set $kitchen.Everything $words (local.get $v) (local.get $x)))
+
   ;; Getter: field $blobs of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.blobs (export "kitchen.Everything.blobs") (param $v (ref null $kitchen.Everything)) (result (ref $arr_bytes))
     (struct.get $kitchen.Everything $blobs (local.get $v)))
+
+  ;; Setter: stores $x into field $blobs of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.blobs (export "kitchen.Everything.set_blobs") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_bytes))
+    (struct.set $kitchen.Everything $blobs (local.get $v) (local.get $x)))
 
   ;; Getter: field $points of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.points (export "kitchen.Everything.points") (param $v (ref null $kitchen.Everything)) (result (ref $arr_kitchen.Point))
     (struct.get $kitchen.Everything $points (local.get $v)))
 
+  ;; Setter: stores $x into field $points of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.points (export "kitchen.Everything.set_points") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_kitchen.Point))
+    (struct.set $kitchen.Everything $points (local.get $v) (local.get $x)))
+
   ;; Getter: field $people of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.people (export "kitchen.Everything.people") (param $v (ref null $kitchen.Everything)) (result (ref $arr_kitchen.Named))
     (struct.get $kitchen.Everything $people (local.get $v)))
+
+  ;; Setter: stores $x into field $people of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.people (export "kitchen.Everything.set_people") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_kitchen.Named))
+    (struct.set $kitchen.Everything $people (local.get $v) (local.get $x)))
 
   ;; Getter: field $matrix of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.matrix (export "kitchen.Everything.matrix") (param $v (ref null $kitchen.Everything)) (result (ref $arr_bytes))
     (struct.get $kitchen.Everything $matrix (local.get $v)))
 
+  ;; Setter: stores $x into field $matrix of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.matrix (export "kitchen.Everything.set_matrix") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_bytes))
+    (struct.set $kitchen.Everything $matrix (local.get $v) (local.get $x)))
+
   ;; Getter: field $colors of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.colors (export "kitchen.Everything.colors") (param $v (ref null $kitchen.Everything)) (result (ref $arr_i32))
     (struct.get $kitchen.Everything $colors (local.get $v)))
+
+  ;; Setter: stores $x into field $colors of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.colors (export "kitchen.Everything.set_colors") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_i32))
+    (struct.set $kitchen.Everything $colors (local.get $v) (local.get $x)))
 
   ;; Getter: field $payload of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.payload (export "kitchen.Everything.payload") (param $v (ref null $kitchen.Everything)) (result (ref $kitchen.Payload))
     (struct.get $kitchen.Everything $payload (local.get $v)))
 
+  ;; Setter: stores $x into field $payload of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.payload (export "kitchen.Everything.set_payload") (param $v (ref null $kitchen.Everything)) (param $x (ref $kitchen.Payload))
+    (struct.set $kitchen.Everything $payload (local.get $v) (local.get $x)))
+
   ;; Getter: field $payloads of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.payloads (export "kitchen.Everything.payloads") (param $v (ref null $kitchen.Everything)) (result (ref $arr_kitchen.Payload))
     (struct.get $kitchen.Everything $payloads (local.get $v)))
+
+  ;; Setter: stores $x into field $payloads of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.payloads (export "kitchen.Everything.set_payloads") (param $v (ref null $kitchen.Everything)) (param $x (ref $arr_kitchen.Payload))
+    (struct.set $kitchen.Everything $payloads (local.get $v) (local.get $x)))
 
   ;; Getter: field $has_maybe_u32 of a non-null $kitchen.Everything (zero-extended).
   (func $get.kitchen.Everything.has_maybe_u32 (export "kitchen.Everything.has_maybe_u32") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_u $kitchen.Everything $has_maybe_u32 (local.get $v)))
 
+  ;; Setter: stores $x into field $has_maybe_u32 of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.has_maybe_u32 (export "kitchen.Everything.set_has_maybe_u32") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $has_maybe_u32 (local.get $v) (local.get $x)))
+
   ;; Getter: field $maybe_u32 of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.maybe_u32 (export "kitchen.Everything.maybe_u32") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $maybe_u32 (local.get $v)))
+
+  ;; Setter: stores $x into field $maybe_u32 of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.maybe_u32 (export "kitchen.Everything.set_maybe_u32") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $maybe_u32 (local.get $v) (local.get $x)))
 
   ;; Getter: field $maybe_text of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.maybe_text (export "kitchen.Everything.maybe_text") (param $v (ref null $kitchen.Everything)) (result (ref null $bytes))
     (struct.get $kitchen.Everything $maybe_text (local.get $v)))
 
+  ;; Setter: stores $x into field $maybe_text of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.maybe_text (export "kitchen.Everything.set_maybe_text") (param $v (ref null $kitchen.Everything)) (param $x (ref null $bytes))
+    (struct.set $kitchen.Everything $maybe_text (local.get $v) (local.get $x)))
+
   ;; Getter: field $maybe_point of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.maybe_point (export "kitchen.Everything.maybe_point") (param $v (ref null $kitchen.Everything)) (result (ref null $kitchen.Point))
     (struct.get $kitchen.Everything $maybe_point (local.get $v)))
+
+  ;; Setter: stores $x into field $maybe_point of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.maybe_point (export "kitchen.Everything.set_maybe_point") (param $v (ref null $kitchen.Everything)) (param $x (ref null $kitchen.Point))
+    (struct.set $kitchen.Everything $maybe_point (local.get $v) (local.get $x)))
 
   ;; Getter: field $old of a non-null $kitchen.Everything (zero-extended).
   (func $get.kitchen.Everything.old (export "kitchen.Everything.old") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get_u $kitchen.Everything $old (local.get $v)))
 
+  ;; Setter: stores $x into field $old of a non-null $kitchen.Everything (truncated to the packed width).
+  (func $set.kitchen.Everything.old (export "kitchen.Everything.set_old") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $old (local.get $v) (local.get $x)))
+
   ;; Getter: field $added of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.added (export "kitchen.Everything.added") (param $v (ref null $kitchen.Everything)) (result i32)
     (struct.get $kitchen.Everything $added (local.get $v)))
 
+  ;; Setter: stores $x into field $added of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.added (export "kitchen.Everything.set_added") (param $v (ref null $kitchen.Everything)) (param $x i32)
+    (struct.set $kitchen.Everything $added (local.get $v) (local.get $x)))
+
   ;; Getter: field $added_text of a non-null $kitchen.Everything.
   (func $get.kitchen.Everything.added_text (export "kitchen.Everything.added_text") (param $v (ref null $kitchen.Everything)) (result (ref null $bytes))
     (struct.get $kitchen.Everything $added_text (local.get $v)))
+
+  ;; Setter: stores $x into field $added_text of a non-null $kitchen.Everything.
+  (func $set.kitchen.Everything.added_text (export "kitchen.Everything.set_added_text") (param $v (ref null $kitchen.Everything)) (param $x (ref null $bytes))
+    (struct.set $kitchen.Everything $added_text (local.get $v) (local.get $x)))
 
   ;; Getter: length of a non-null $bytes.
   (func $get.bytes.len (export "bytes.len") (param $a (ref null $bytes)) (result i32)

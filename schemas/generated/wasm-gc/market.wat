@@ -6,7 +6,8 @@
 ;;   write_M(v: (ref $M), ptr: i32, cap: i32) -> i32    length written, or -1 (see last_error*)
 ;;   roundtrip_M(src, len, dst, cap) -> i32             write_M(read_M(src, len), dst, cap)
 ;;   last_error() -> i32, last_error_offset() -> i32, last_error_value() -> i64
-;; and getters "<type>.<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding opaque references.
+;; and accessors "<type>.<field>", "<type>.set_<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding
+;; opaque references (the JS API); every accessor traps on a null reference.
 ;; Error codes: 1 TRUNCATED, 2 BAD_TYPE_ID, 3 BAD_HEADER, 4 BAD_BOOL, 5 BAD_ENUM, 6 BAD_REF, 7 OUT_OF_BOUNDS, 8 BAD_UTF8, 9 BAD_UNION, 10 BAD_LENGTH, 11 CAPACITY, 12 BAD_REGION.
 ;; The memory is imported as ("isthmus" "memory"); pointers are byte addresses in it.
 (module
@@ -855,61 +856,121 @@
   (func $get.market.Price.mantissa (export "market.Price.mantissa") (param $v (ref null $market.Price)) (result i64)
     (struct.get $market.Price $mantissa (local.get $v)))
 
+  ;; Setter: stores $x into field $mantissa of a non-null $market.Price.
+  (func $set.market.Price.mantissa (export "market.Price.set_mantissa") (param $v (ref null $market.Price)) (param $x i64)
+    (struct.set $market.Price $mantissa (local.get $v) (local.get $x)))
+
   ;; Getter: field $exponent of a non-null $market.Price (sign-extended).
   (func $get.market.Price.exponent (export "market.Price.exponent") (param $v (ref null $market.Price)) (result i32)
     (struct.get_s $market.Price $exponent (local.get $v)))
+
+  ;; Setter: stores $x into field $exponent of a non-null $market.Price (truncated to the packed width).
+  (func $set.market.Price.exponent (export "market.Price.set_exponent") (param $v (ref null $market.Price)) (param $x i32)
+    (struct.set $market.Price $exponent (local.get $v) (local.get $x)))
 
   ;; Getter: field $price of a non-null $market.Level.
   (func $get.market.Level.price (export "market.Level.price") (param $v (ref null $market.Level)) (result (ref $market.Price))
     (struct.get $market.Level $price (local.get $v)))
 
+  ;; Setter: stores $x into field $price of a non-null $market.Level.
+  (func $set.market.Level.price (export "market.Level.set_price") (param $v (ref null $market.Level)) (param $x (ref $market.Price))
+    (struct.set $market.Level $price (local.get $v) (local.get $x)))
+
   ;; Getter: field $qty of a non-null $market.Level.
   (func $get.market.Level.qty (export "market.Level.qty") (param $v (ref null $market.Level)) (result i64)
     (struct.get $market.Level $qty (local.get $v)))
+
+  ;; Setter: stores $x into field $qty of a non-null $market.Level.
+  (func $set.market.Level.qty (export "market.Level.set_qty") (param $v (ref null $market.Level)) (param $x i64)
+    (struct.set $market.Level $qty (local.get $v) (local.get $x)))
 
   ;; Getter: field $orders of a non-null $market.Level.
   (func $get.market.Level.orders (export "market.Level.orders") (param $v (ref null $market.Level)) (result i32)
     (struct.get $market.Level $orders (local.get $v)))
 
+  ;; Setter: stores $x into field $orders of a non-null $market.Level.
+  (func $set.market.Level.orders (export "market.Level.set_orders") (param $v (ref null $market.Level)) (param $x i32)
+    (struct.set $market.Level $orders (local.get $v) (local.get $x)))
+
   ;; Getter: field $seq of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.seq (export "market.BookUpdate.seq") (param $v (ref null $market.BookUpdate)) (result i64)
     (struct.get $market.BookUpdate $seq (local.get $v)))
+
+  ;; Setter: stores $x into field $seq of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.seq (export "market.BookUpdate.set_seq") (param $v (ref null $market.BookUpdate)) (param $x i64)
+    (struct.set $market.BookUpdate $seq (local.get $v) (local.get $x)))
 
   ;; Getter: field $ts_ns of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.ts_ns (export "market.BookUpdate.ts_ns") (param $v (ref null $market.BookUpdate)) (result i64)
     (struct.get $market.BookUpdate $ts_ns (local.get $v)))
 
+  ;; Setter: stores $x into field $ts_ns of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.ts_ns (export "market.BookUpdate.set_ts_ns") (param $v (ref null $market.BookUpdate)) (param $x i64)
+    (struct.set $market.BookUpdate $ts_ns (local.get $v) (local.get $x)))
+
   ;; Getter: field $instrument_id of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.instrument_id (export "market.BookUpdate.instrument_id") (param $v (ref null $market.BookUpdate)) (result i32)
     (struct.get $market.BookUpdate $instrument_id (local.get $v)))
+
+  ;; Setter: stores $x into field $instrument_id of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.instrument_id (export "market.BookUpdate.set_instrument_id") (param $v (ref null $market.BookUpdate)) (param $x i32)
+    (struct.set $market.BookUpdate $instrument_id (local.get $v) (local.get $x)))
 
   ;; Getter: field $side of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.side (export "market.BookUpdate.side") (param $v (ref null $market.BookUpdate)) (result i32)
     (struct.get $market.BookUpdate $side (local.get $v)))
 
+  ;; Setter: stores $x into field $side of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.side (export "market.BookUpdate.set_side") (param $v (ref null $market.BookUpdate)) (param $x i32)
+    (struct.set $market.BookUpdate $side (local.get $v) (local.get $x)))
+
   ;; Getter: field $symbol of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.symbol (export "market.BookUpdate.symbol") (param $v (ref null $market.BookUpdate)) (result (ref $bytes))
     (struct.get $market.BookUpdate $symbol (local.get $v)))
+
+  ;; Setter: stores $x into field $symbol of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.symbol (export "market.BookUpdate.set_symbol") (param $v (ref null $market.BookUpdate)) (param $x (ref $bytes))
+    (struct.set $market.BookUpdate $symbol (local.get $v) (local.get $x)))
 
   ;; Getter: field $venue of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.venue (export "market.BookUpdate.venue") (param $v (ref null $market.BookUpdate)) (result (ref $bytes))
     (struct.get $market.BookUpdate $venue (local.get $v)))
 
+  ;; Setter: stores $x into field $venue of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.venue (export "market.BookUpdate.set_venue") (param $v (ref null $market.BookUpdate)) (param $x (ref $bytes))
+    (struct.set $market.BookUpdate $venue (local.get $v) (local.get $x)))
+
   ;; Getter: field $bids of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.bids (export "market.BookUpdate.bids") (param $v (ref null $market.BookUpdate)) (result (ref $arr_market.Level))
     (struct.get $market.BookUpdate $bids (local.get $v)))
+
+  ;; Setter: stores $x into field $bids of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.bids (export "market.BookUpdate.set_bids") (param $v (ref null $market.BookUpdate)) (param $x (ref $arr_market.Level))
+    (struct.set $market.BookUpdate $bids (local.get $v) (local.get $x)))
 
   ;; Getter: field $asks of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.asks (export "market.BookUpdate.asks") (param $v (ref null $market.BookUpdate)) (result (ref $arr_market.Level))
     (struct.get $market.BookUpdate $asks (local.get $v)))
 
+  ;; Setter: stores $x into field $asks of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.asks (export "market.BookUpdate.set_asks") (param $v (ref null $market.BookUpdate)) (param $x (ref $arr_market.Level))
+    (struct.set $market.BookUpdate $asks (local.get $v) (local.get $x)))
+
   ;; Getter: field $has_trade_id of a non-null $market.BookUpdate (zero-extended).
   (func $get.market.BookUpdate.has_trade_id (export "market.BookUpdate.has_trade_id") (param $v (ref null $market.BookUpdate)) (result i32)
     (struct.get_u $market.BookUpdate $has_trade_id (local.get $v)))
 
+  ;; Setter: stores $x into field $has_trade_id of a non-null $market.BookUpdate (truncated to the packed width).
+  (func $set.market.BookUpdate.has_trade_id (export "market.BookUpdate.set_has_trade_id") (param $v (ref null $market.BookUpdate)) (param $x i32)
+    (struct.set $market.BookUpdate $has_trade_id (local.get $v) (local.get $x)))
+
   ;; Getter: field $trade_id of a non-null $market.BookUpdate.
   (func $get.market.BookUpdate.trade_id (export "market.BookUpdate.trade_id") (param $v (ref null $market.BookUpdate)) (result i64)
     (struct.get $market.BookUpdate $trade_id (local.get $v)))
+
+  ;; Setter: stores $x into field $trade_id of a non-null $market.BookUpdate.
+  (func $set.market.BookUpdate.trade_id (export "market.BookUpdate.set_trade_id") (param $v (ref null $market.BookUpdate)) (param $x i64)
+    (struct.set $market.BookUpdate $trade_id (local.get $v) (local.get $x)))
 
   ;; Getter: length of a non-null $bytes.
   (func $get.bytes.len (export "bytes.len") (param $a (ref null $bytes)) (result i32)

@@ -641,6 +641,12 @@ class Gen {
           params: [['v', ref(t.name, true)]], results: [vt], locals: [],
           body: [tref ? this.structGet(t.name, fd.name, fd.type, tref, get('v')) : op(fd.type === 'i8' || fd.type === 'i16' ? 'struct.get_u' : 'struct.get', [t.name, fd.name], get('v'))],
         }));
+        this.fn(`set.${t.name}.${fd.name}`, () => ({
+          export: `${t.name}.set_${fd.name}`,
+          comment: `Setter: stores $x into field $${fd.name} of a non-null $${t.name}${fd.type === 'i8' || fd.type === 'i16' ? ' (truncated to the packed width)' : ''}.`,
+          params: [['v', ref(t.name, true)], ['x', vt]], results: [], locals: [],
+          body: [op('struct.set', [t.name, fd.name], get('v'), get('x'))],
+        }));
       }
     }
     for (const a of this.arrays) {
@@ -781,7 +787,8 @@ const ABI = `Codec ABI (docs/layout.md §9 "WasmGC"): per message M of this sche
   write_M(v: (ref $M), ptr: i32, cap: i32) -> i32    length written, or -1 (see last_error*)
   roundtrip_M(src, len, dst, cap) -> i32             write_M(read_M(src, len), dst, cap)
   last_error() -> i32, last_error_offset() -> i32, last_error_value() -> i64
-and getters "<type>.<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding opaque references.
+and accessors "<type>.<field>", "<type>.set_<field>", "<array>.len", "<array>.get[_u|_s]" for hosts holding
+opaque references (the JS API); every accessor traps on a null reference.
 Error codes: ${Object.entries(WASMGC_ERRORS).map(([k, v]) => `${v} ${k}`).join(', ')}.
 The memory is imported as ("${WASMGC_MEMORY_IMPORT.module}" "${WASMGC_MEMORY_IMPORT.name}"); pointers are byte addresses in it.`;
 
