@@ -17,5 +17,7 @@ export { DeadLetter, DeadLetterReader } from './deadletter.js';
 export { IsthmusError, TimeoutError, PeerDeadError, RejectedError, OverloadedError, NotFoundError, ClosedError, InvalidMessageError, type IsthmusErrorCode } from './errors.js';
 export { type Transport, type Region, checkName } from './transport.js';
 export { inproc, InprocTransport, type InprocOptions } from './transports/inproc.js';
+export { arena, ArenaTransport, ArenaDirectory, pollNotifier, type ArenaOptions, type PollOptions } from './transports/arena.js';
 export { shm, ShmTransport, defaultRoot, type ShmOptions } from './transports/shm.js';
 export { type Notifier, inProcessNotifier } from './ring/index.js';
+export { WasmHost, channelPath, type WasmChannel, type WasmModuleExports } from './wasm.js';

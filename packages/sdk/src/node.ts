@@ -11,6 +11,7 @@ import { Queue, type QueueOptions } from './queue.js';
 import { selfIdentity, type Identity } from './ring/index.js';
 import { openClient, openServer, type Client, type ClientOptions, type Handler, type Server, type ServeOptions } from './rpc.js';
 import { checkName, parseRegionName, type Transport } from './transport.js';
+import { arena } from './transports/arena.js';
 import { inproc, InprocTransport } from './transports/inproc.js';
 import { shm, ShmTransport } from './transports/shm.js';
 
@@ -19,11 +20,14 @@ export interface NodeOptions {
    * Where regions live: a Transport object, or 'shm' (default: region files in `root`) or
    * 'inproc' (a fresh in-process arena; pass `inproc({ arena })` to share one with workers).
    */
-  transport?: Transport | 'shm' | 'inproc';
+  transport?: Transport | 'shm' | 'inproc' | 'vm';
   /** Runtime directory of the shm transport (default `$XDG_RUNTIME_DIR/isthmus`, else `/dev/shm/isthmus-<uid>`). */
   root?: string;
   /** Default policy for received messages that fail verify() (default 'dead-letter'). */
   onInvalid?: OnInvalid;
+  /** 'vm': the arena file shared with a VM guest (ivshmem backing file) and its size for a new one (transports/arena.ts). */
+  path?: string;
+  size?: number;
 }
 
 /** A channel found under the transport (discovery). */
@@ -184,6 +188,7 @@ export async function node(opts: NodeOptions = {}): Promise<IsthmusNode> {
   let t: Transport;
   if (opts.transport === undefined || opts.transport === 'shm') t = await shm(opts.root !== undefined ? { root: opts.root } : {});
   else if (opts.transport === 'inproc') t = inproc();
+  else if (opts.transport === 'vm') t = await arena({ path: opts.path ?? '', ...(opts.size !== undefined ? { size: opts.size } : {}) });
   else t = opts.transport;
   return new IsthmusNode(t, opts);
 }
