@@ -265,20 +265,20 @@ export class List {
   }
   _fixed(p: usize, length: u32, stride: u32): List {
     this.p = p;
-    this._length = length;
+    this.length = length;
     this.stride = stride;
     return this;
   }
   _atRef(at: usize, stride: u32): List {
     this.p = this._m._ref(at, stride);
-    this._length = this._m._cnt;
+    this.length = this._m._cnt;
     this.stride = stride;
     return this;
   }
   /** Address of element i, or of zeros when i >= length. */
   addr(i: u32): usize {
-    if (i >= this._length) {
-      this._m.faults++;
+    if (i >= this.length) {
+      this._m._faults++;
       return zeros(this.stride);
     }
     return this.p + <usize>i * this.stride;
@@ -287,8 +287,8 @@ export class List {
     return load<T>(this.addr(i));
   }
   set<T>(i: u32, v: T): void {
-    if (i < this._length) store<T>(this.p + <usize>i * this.stride, v);
-    else this._m.faults++;
+    if (i < this.length) store<T>(this.p + <usize>i * this.stride, v);
+    else this._m._faults++;
   }
   /** Element i as a string (elements that are string references). */
   str(i: u32): string {
@@ -303,14 +303,14 @@ export class List {
   }
   /** Builder: element i (a string reference) gets 's'. */
   setStr(i: u32, s: string): void {
-    if (i < this._length) this._m._setStr(this.p + <usize>i * this.stride, s);
-    else this._m.faults++;
+    if (i < this.length) this._m._setStr(this.p + <usize>i * this.stride, s);
+    else this._m._faults++;
   }
   /** Builder: element i (a vector reference) gets 'count' zeroed elements of 'stride' bytes. */
   initList(i: u32, count: u32, stride: u32): List {
     const l = new List(this._m);
-    if (i >= this._length) {
-      this._m.faults++;
+    if (i >= this.length) {
+      this._m._faults++;
       return l;
     }
     const at = this.p + <usize>i * this.stride;

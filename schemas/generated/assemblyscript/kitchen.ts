@@ -574,9 +574,9 @@ export class Everything extends rt.Message {
   /** Verifies untrusted bytes (docs/layout.md §8): null when safe to read, else the first problem. */
   static verify(ptr: usize, len: u32): rt.VerifyError | null {
     const v = new rt.Verifier();
+    v.enter("Everything");
     const version = v.header(ptr, len, Everything.TYPE_ID, 2, Everything.VERSION_SIZES);
     if (version == 0) return v.error;
-    v.enter("Everything");
     if (!Everything._verify(v, ptr + 16, version)) return v.error;
     return null;
   }
@@ -1534,9 +1534,9 @@ export class Ping extends rt.Message {
   /** Verifies untrusted bytes (docs/layout.md §8): null when safe to read, else the first problem. */
   static verify(ptr: usize, len: u32): rt.VerifyError | null {
     const v = new rt.Verifier();
+    v.enter("Ping");
     const version = v.header(ptr, len, Ping.TYPE_ID, 1, Ping.VERSION_SIZES);
     if (version == 0) return v.error;
-    v.enter("Ping");
     if (!Ping._verify(v, ptr + 16, version)) return v.error;
     return null;
   }

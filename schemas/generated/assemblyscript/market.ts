@@ -196,9 +196,9 @@ export class BookUpdate extends rt.Message {
   /** Verifies untrusted bytes (docs/layout.md §8): null when safe to read, else the first problem. */
   static verify(ptr: usize, len: u32): rt.VerifyError | null {
     const v = new rt.Verifier();
+    v.enter("BookUpdate");
     const version = v.header(ptr, len, BookUpdate.TYPE_ID, 2, BookUpdate.VERSION_SIZES);
     if (version == 0) return v.error;
-    v.enter("BookUpdate");
     if (!BookUpdate._verify(v, ptr + 16, version)) return v.error;
     return null;
   }

@@ -271,8 +271,8 @@ export function emitAssemblyScript(c: CompiledSchema): EmittedFile[] {
       out.push(`  /** Restarts this object as a builder. Caller guarantees [ptr, ptr + capacity) is writable; ptr % 8 == 0. */`);
       out.push(`  build(ptr: usize, capacity: u32): bool {`, `    return this._build(ptr, capacity, ${s.name}.TYPE_ID, ${s.size}, ${s.version});`, `  }`);
       out.push(`  /** Verifies untrusted bytes (docs/layout.md §8): null when safe to read, else the first problem. */`);
-      out.push(`  static verify(ptr: usize, len: u32): rt.VerifyError | null {`, `    const v = new rt.Verifier();`, `    const version = v.header(ptr, len, ${s.name}.TYPE_ID, ${s.version}, ${s.name}.VERSION_SIZES);`, `    if (version == 0) return v.error;`);
-      out.push(`    v.enter("${s.name}");`, `    if (!${s.name}._verify(v, ptr + 16, version)) return v.error;`, `    return null;`, `  }`);
+      out.push(`  static verify(ptr: usize, len: u32): rt.VerifyError | null {`, `    const v = new rt.Verifier();`, `    v.enter("${s.name}");`, `    const version = v.header(ptr, len, ${s.name}.TYPE_ID, ${s.version}, ${s.name}.VERSION_SIZES);`, `    if (version == 0) return v.error;`);
+      out.push(`    if (!${s.name}._verify(v, ptr + 16, version)) return v.error;`, `    return null;`, `  }`);
       out.push(`  /** The JSON form of the values (docs/layout.md §10); f32 values print as the f64 they convert to. */`);
       out.push(`  toJSON(): string {`, `    const j = new rt.Json();`, `    ${s.name}._json(j, this, this._base + 16, this._v);`, `    return j.toString();`, `  }`);
     } else {
@@ -697,20 +697,20 @@ export class List {
   }
   _fixed(p: usize, length: u32, stride: u32): List {
     this.p = p;
-    this._length = length;
+    this.length = length;
     this.stride = stride;
     return this;
   }
   _atRef(at: usize, stride: u32): List {
     this.p = this._m._ref(at, stride);
-    this._length = this._m._cnt;
+    this.length = this._m._cnt;
     this.stride = stride;
     return this;
   }
   /** Address of element i, or of zeros when i >= length. */
   addr(i: u32): usize {
-    if (i >= this._length) {
-      this._m.faults++;
+    if (i >= this.length) {
+      this._m._faults++;
       return zeros(this.stride);
     }
     return this.p + <usize>i * this.stride;
@@ -719,8 +719,8 @@ export class List {
     return load<T>(this.addr(i));
   }
   set<T>(i: u32, v: T): void {
-    if (i < this._length) store<T>(this.p + <usize>i * this.stride, v);
-    else this._m.faults++;
+    if (i < this.length) store<T>(this.p + <usize>i * this.stride, v);
+    else this._m._faults++;
   }
   /** Element i as a string (elements that are string references). */
   str(i: u32): string {
@@ -735,14 +735,14 @@ export class List {
   }
   /** Builder: element i (a string reference) gets 's'. */
   setStr(i: u32, s: string): void {
-    if (i < this._length) this._m._setStr(this.p + <usize>i * this.stride, s);
-    else this._m.faults++;
+    if (i < this.length) this._m._setStr(this.p + <usize>i * this.stride, s);
+    else this._m._faults++;
   }
   /** Builder: element i (a vector reference) gets 'count' zeroed elements of 'stride' bytes. */
   initList(i: u32, count: u32, stride: u32): List {
     const l = new List(this._m);
-    if (i >= this._length) {
-      this._m.faults++;
+    if (i >= this.length) {
+      this._m._faults++;
       return l;
     }
     const at = this.p + <usize>i * this.stride;
