@@ -29,6 +29,7 @@
 #include <napi.h>
 #include <node_api.h>
 
+#include "fdpass.h"
 #include "wasm_memory.h"
 #include "watch.h"
 
@@ -504,6 +505,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("procStartTime", Napi::Function::New(env, ProcStartTime, "procStartTime"));
   isthmus_addon::InitWatch(env, exports, Word);
   isthmus_addon::InitWasmMemory(env, exports);
+  isthmus_addon::InitFdpass(env, exports);
   return exports;
 }
 

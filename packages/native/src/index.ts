@@ -9,3 +9,4 @@ export { futexWait, futexWaitAsync, futexWake, type Outcome } from './futex.js';
 export { procStartTime } from './proc.js';
 export { watch, type Watch } from './watch.js';
 export { mapIntoMemory, mappingsOf, memoryBase, roundToPage, WASM_PAGE, type MemoryMapping, type WasmMemory } from './wasm.js';
+export { FdServer, FdSocket, closeFd, connectSync, peerCred, recvSync, sendSync, socketPair, MAX_FDS, MAX_MESSAGE, type PeerCred, type Received } from './fdpass.js';
