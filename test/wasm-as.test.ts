@@ -19,6 +19,9 @@ import { BookUpdate, TYPES as MARKET } from '../schemas/generated/ts/market.ts';
 import { TYPES as KITCHEN } from '../schemas/generated/ts/kitchen.ts';
 import { buildAs, ROOT } from './wasm-as/build.ts';
 
+
+/** The package TS lib has no WebAssembly types: the part used here. */
+const WA = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }>; Memory: { new (d: { initial: number; maximum?: number; shared?: boolean }): { buffer: ArrayBuffer; grow(n: number): number }; prototype: object } } }).WebAssembly;
 const CI = process.env.CI === 'true' || process.env.CI === '1';
 if (!available() && CI) throw loadError()!;
 const suite = available() ? describe : describe.skip;
@@ -36,9 +39,9 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 describe('generated AssemblyScript vs the golden vectors', () => {
-  let ex: { memory: WebAssembly.Memory; alloc(n: number): number; check(kind: number, p: number, n: number): number };
+  let ex: { memory: { buffer: ArrayBuffer }; alloc(n: number): number; check(kind: number, p: number, n: number): number };
   beforeAll(async () => {
-    const { instance } = await WebAssembly.instantiate(readFileSync(buildAs('golden')), { env: { abort: (_m: number, _f: number, l: number, c: number) => { throw new Error(`abort ${l}:${c}`); } } });
+    const { instance } = await WA.instantiate(readFileSync(buildAs('golden')), { env: { abort: (_m: number, _f: number, l: number, c: number) => { throw new Error(`abort ${l}:${c}`); } } });
     ex = instance.exports as never;
   }, 120_000);
   const str = (p: number): string => {

@@ -14,8 +14,10 @@ interface Exports extends WasmModuleExports {
   checksum?(): bigint;
   error?(): number;
 }
+/** The package TS lib has no WebAssembly types: the part used here. */
+const WA = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }>; Memory: { new (d: { initial: number; maximum?: number; shared?: boolean }): { buffer: ArrayBuffer; grow(n: number): number }; prototype: object } } }).WebAssembly;
 const host = new WasmHost();
-const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), host.imports as unknown as WebAssembly.Imports);
+const { instance } = await WA.instantiate(readFileSync(wasmPath), host.imports);
 const ex = instance.exports as unknown as Exports;
 host.bind(ex);
 const ch = await host.attach(path, role);

@@ -13,6 +13,8 @@ afterAll(cleanup);
 let n = 0;
 const file = (size: number) => native.createFile(join(dir, `r${n++}`), size);
 const PAGE = 65536;
+/** The package TS lib has no WebAssembly types: the part used here. */
+const WA = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }>; Memory: { new (d: { initial: number; maximum?: number; shared?: boolean }): { buffer: ArrayBuffer; grow(n: number): number }; prototype: object } } }).WebAssembly;
 
 // A child that opens the file, waits for word 0 to become 1 (written by the parent through
 // the wasm memory), then writes 0xC0FFEE at byte 8 and 2 into word 0.
@@ -31,7 +33,7 @@ console.log('done');
 withAddon('mapIntoMemory', () => {
   it('maps a region into the memory: another process sees writes both ways', async () => {
     const r = file(10000);
-    const mem = new WebAssembly.Memory({ initial: 4, maximum: 64 });
+    const mem = new WA.Memory({ initial: 4, maximum: 64 });
     const m = native.mapIntoMemory(mem, PAGE, r);
     expect(m.window).toBe(PAGE);
     expect(m.shared).toBe(false);
@@ -51,7 +53,7 @@ withAddon('mapIntoMemory', () => {
 
   it('survives memory.grow and keeps its address', () => {
     const r = file(3 * PAGE);
-    const mem = new WebAssembly.Memory({ initial: 5, maximum: 1000 });
+    const mem = new WA.Memory({ initial: 5, maximum: 1000 });
     const before = native.memoryBase(mem);
     const m = native.mapIntoMemory(mem, 2 * PAGE, r);
     new Uint32Array(r.buffer)[100] = 0xabcdef;
@@ -65,7 +67,7 @@ withAddon('mapIntoMemory', () => {
 
   it('supports shared memories (the mapping is one address range for every agent)', () => {
     const r = file(PAGE);
-    const mem = new WebAssembly.Memory({ initial: 2, maximum: 32, shared: true });
+    const mem = new WA.Memory({ initial: 2, maximum: 32, shared: true });
     expect(mem.buffer).toBeInstanceOf(SharedArrayBuffer);
     const m = native.mapIntoMemory(mem, PAGE, r);
     expect(m.shared).toBe(true);
@@ -78,7 +80,7 @@ withAddon('mapIntoMemory', () => {
 
   it('refuses unaligned offsets, windows past the current size and overlaps, naming the values', () => {
     const r = file(PAGE + 1);
-    const mem = new WebAssembly.Memory({ initial: 3, maximum: 10 });
+    const mem = new WA.Memory({ initial: 3, maximum: 10 });
     expect(() => native.mapIntoMemory(mem, 4096, r)).toThrow(/multiple of 65536, got 4096/);
     // PAGE + 1 bytes round up to a 2-page window: at page 2 it ends at 4 pages > 3.
     expect(() => native.mapIntoMemory(mem, 2 * PAGE, r)).toThrow(/\[131072, 262144\).*current 196608 bytes/);
@@ -98,13 +100,13 @@ withAddon('mapIntoMemory', () => {
     const r = file(PAGE);
     expect(() => native.mapIntoMemory({ buffer: new ArrayBuffer(4 * PAGE) } as never, 0, r)).toThrow(TypeError);
     // Bypass the TS check: the addon calls the real Memory.prototype.buffer getter.
-    const fake = Object.create(WebAssembly.Memory.prototype) as WebAssembly.Memory;
+    const fake = Object.create(WA.Memory.prototype) as InstanceType<typeof WA.Memory>;
     expect(() => native.mapIntoMemory(fake, 0, r)).toThrow(TypeError);
   });
 
   it('close() gives zero pages back, is idempotent, and closing the region while mapped is safe', () => {
     const r = file(PAGE);
-    const mem = new WebAssembly.Memory({ initial: 2 });
+    const mem = new WA.Memory({ initial: 2 });
     const view = () => new Uint32Array(mem.buffer, PAGE, 16);
     const m = native.mapIntoMemory(mem, PAGE, r);
     view()[0] = 42;
