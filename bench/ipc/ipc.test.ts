@@ -4,8 +4,8 @@
  * Run: npx vitest run --root bench/ipc
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from './hist.ts';
@@ -116,5 +116,33 @@ describe('Isthmus TS peers', () => {
   test('raw-ts-atomics: ping-pong', () => {
     const p = runJson(process.execPath, [peer, 'raw-ts-atomics', 'pingpong', 'a', opts({})]);
     expect(p.samples).toBe(2000);
+  });
+});
+
+describe('isthmus_ringtool --spin', () => {
+  const root = resolve(here, '..', '..');
+  const tool = resolve(root, 'native/build/release/isthmus_ringtool');
+  const test = existsSync(tool) || process.env.CI === 'true' ? it : it.skip;
+  test('ping-pongs busy-polling (the isthmus-c-c benchmark mode), checking every payload', async () => {
+    const base = `/dev/shm/isthmus-ipc-test-${process.pid}`;
+    const files = [`${base}-a`, `${base}-b`];
+    const common = [files[0]!, files[1]!, '2000', '--payload', '256', '--spin'];
+    try {
+      const ping = spawn(tool, ['pingpong', ...common, '--create', '--capacity', '65536', '--slots', '4'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      ping.stdout.on('data', (d) => (out += d));
+      ping.stderr.on('data', (d) => (err += d));
+      const pong = spawnSync(tool, ['pong', ...common], { encoding: 'utf8', timeout: 30_000 });
+      expect(pong.status, pong.stderr).toBe(0);
+      const code = await new Promise<number | null>((res) => (ping.exitCode !== null ? res(ping.exitCode) : ping.once('exit', res)));
+      expect(code, err).toBe(0);
+      const r = JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>;
+      expect(r.samples).toBe(2000);
+      expect(r.p50_ns).toBeGreaterThan(0);
+      expect(r.p50_ns).toBeLessThanOrEqual(r.p99_ns!);
+    } finally {
+      for (const f of files) if (existsSync(f)) unlinkSync(f);
+    }
   });
 });

@@ -355,12 +355,29 @@ function pingLoopTs(w: any, r: any, u8: Uint8Array, src: Uint8Array, o: PeerOpti
     let q = r.receive();
     while (q < 0) q = r.receive();
     sink ^= u8[q + r.length - 1]!;
-    r.release();
+    r.releaseLazy(); // published by the next receive() that finds the ring empty (while waiting)
     const t1 = performance.now();
     if (i >= o.warmup) h.record(oneWay(t1 - t0, timer));
   }
   if (sink === 12345) process.stderr.write('');
 }
+
+/**
+ * The throughput consumer's idle strategy: after an empty poll, IDLE_PAUSES spin-wait hints
+ * (Atomics.pause, Node ≥ 22.?; a plain spin where it is missing) before polling again. A
+ * consumer that re-polls at once keeps pulling tail's cache line and the line the producer
+ * is writing the next record into, and every producer commit (a SeqCst store, i.e. a full
+ * barrier in JS) then waits for those lines to come back; pausing lets the producer run
+ * ahead so the consumer reads batches. Ping-pong polls without pausing (latency).
+ */
+const IDLE_PAUSES = 256;
+const A = Atomics as unknown as { pause?: () => void };
+const havePause = typeof A.pause === 'function';
+function idle(): void {
+  if (havePause) for (let z = 0; z < IDLE_PAUSES; z++) A.pause!();
+  else for (let z = 0; z < IDLE_PAUSES; z++) Atomics.load(spinWord, 0);
+}
+const spinWord = new Int32Array(1);
 
 function consumeLoopTs(r: any, u8: Uint8Array, o: PeerOptions): ReturnType<typeof rate> & { check: number } {
   let first = 0;
@@ -368,10 +385,13 @@ function consumeLoopTs(r: any, u8: Uint8Array, o: PeerOptions): ReturnType<typeo
   const skip = skipOf(o);
   for (let k = 0; k < o.iters; k++) {
     let q = r.receive();
-    while (q < 0) q = r.receive();
+    while (q < 0) {
+      idle();
+      q = r.receive();
+    }
     const len = r.length;
     sum += len + u8[q]! + u8[q + len - 1]!;
-    r.release();
+    r.releaseLazy(); // §4.1: head is published once a quarter of the ring is released, or when the ring is drained
     if (k === skip) first = performance.now();
   }
   const last = performance.now();
@@ -399,7 +419,7 @@ async function isthmusTsB(scenario: string, o: PeerOptions & { path: string; rs:
       let off = w.loan(n);
       while (off < 0) off = w.loan(n);
       u8.copyWithin(off, q, q + r.length);  // the echo: payload copied from one ring to the other
-      r.release();
+      r.releaseLazy(); // published by the next receive() that finds the ring empty (while waiting)
       w.commit(n);
     }
     r.close(); w.close();

@@ -5,7 +5,8 @@
  *
  *   npm exec -- node bench/ipc/run.ts [--quick] [--reps N] [--filter TEXT]
  *
- * Full runs write bench/results/latest.json, --quick runs bench/results/tmp/latest-quick.json.
+ * Both full and --quick runs write bench/results/latest.json (host.mode says which); a run
+ * with --filter writes bench/results/tmp/latest-filtered.json (git-ignored) instead.
  * Each measurement runs in two fresh processes pinned to distinct cores (this process only
  * waits), repeated several times in rotating order; a reported figure is the median over
  * the repetitions. See bench/README.md, "IPC benchmark".
@@ -153,12 +154,14 @@ function measure(job: Job): Promise<Sample> {
 /**
  * isthmus-c-c: the C core's ring tool (native/tools/isthmus_ringtool.c), two processes over
  * Isthmus SPSC rings, driven through the CLI that tool was specified with:
- *   isthmus_ringtool pingpong <path-a> <path-b> <iterations> --payload N --create --capacity C --slots S
- *   isthmus_ringtool pong     <path-a> <path-b> <iterations> --payload N   (the echo side; opens, retrying)
+ *   isthmus_ringtool pingpong <path-a> <path-b> <iterations> --payload N --spin --create --capacity C --slots S
+ *   isthmus_ringtool pong     <path-a> <path-b> <iterations> --payload N --spin  (the echo side; opens, retrying)
+ * --spin makes both sides busy-poll isthmus_ring_receive / isthmus_ring_loan (as the TS
+ * peers busy-poll receive() / loan()), so a round trip never waits for a futex wake-up.
  * pingpong prints {"p50_ns","p99_ns","max_ns"} (no p99.9, so that field is null), measured
  * by the tool itself: it runs iterations/10 warm-up rounds, does not subtract its clock cost,
- * and writes/checks the payload pattern byte by byte (bytes 0..7 = i, byte k = (i + k) & 0xff)
- * rather than memcpy'ing it, which weighs on 4 KiB payloads.
+ * and writes the payload pattern (bytes 0..7 = i, byte k = (i + k) & 0xff) with one memcpy
+ * from a pattern table and checks it with one memcmp.
  *   isthmus_ringtool consume <path> <count> --create --capacity C --slots S --kind spsc
  *   isthmus_ringtool produce <path> <count> --payload N
  * Sides are pinned with `taskset -c`. The ping side starts first, the pong side 100 ms later.
@@ -179,7 +182,8 @@ async function runRingtool(job: Job, iters: number, _warmup: number): Promise<Sa
   cleanup();
   try {
     if (job.scenario === 'pingpong') {
-      const common = [files[0]!, files[1]!, String(iters), '--payload', String(job.payload)];
+      // --spin: both sides busy-poll receive/loan (as the TS peers do) instead of parking on the futex.
+      const common = [files[0]!, files[1]!, String(iters), '--payload', String(job.payload), '--spin'];
       const ping = run(...pinnedCmd(cpuA, ringtool, ['pingpong', ...common, '--create', '--capacity', String(settings.capacity), '--slots', '4']));
       await sleep(100);
       const pong = run(...pinnedCmd(cpuB, ringtool, ['pong', ...common]), false);
@@ -320,6 +324,7 @@ async function main(): Promise<void> {
     load_avg_1m_at_start: Number(load0.toFixed(2)),
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
+    filter: filter ?? null,
     settings,
     timer: 'CLOCK_MONOTONIC (clock_gettime in C, performance.now() in Node)',
     notes: [
@@ -335,7 +340,8 @@ async function main(): Promise<void> {
   };
   host.duration_s = Math.round((Date.now() - started) / 1000);
 
-  const outPath = quick ? resolve(repoRoot, 'bench/results/tmp/latest-quick.json') : resolve(repoRoot, 'bench/results/latest.json');
+  // A --filter run measures only some cases: it must not replace the complete figures.
+  const outPath = resolve(repoRoot, filter ? 'bench/results/tmp/latest-filtered.json' : 'bench/results/latest.json');
   mkdirSync(dirname(outPath), { recursive: true });
   writeFileSync(outPath, JSON.stringify({ host, results, ratios: rs }, null, 2) + '\n');
   process.stdout.write(`\n## IPC benchmark (${quick ? 'quick' : 'full'}) — ${host.cpu_model}, ${cores} cores, Node ${process.version}, pinning: ${pinned ? 'yes' : 'no'}\n\n`);

@@ -426,7 +426,10 @@ static int receive_overwrite(isthmus_ring *r, isthmus_record *rec) {
     uint32_t p = r->read_pos;
     /* acquire: pairs with the publisher's store_release(tail) */
     uint32_t t = atomic_load_explicit(A(r->base, L_TAIL), memory_order_acquire);
-    if (p == t) return -EAGAIN;
+    /* empty when p has caught up with tail; after a jump to bc_last, p may be AHEAD of a
+     * tail the publisher has not stored yet (it stores bc_last, then tail): then the bytes
+     * at p are not published either and must not be read (§4.3 step 1) */
+    if ((int32_t)(t - p) <= 0) return -EAGAIN;
     uint32_t intent = atomic_load_explicit(A(r->base, L_BC_INTENT), memory_order_seq_cst);
     if ((int32_t)(intent - r->cap - p) > 0) {
       /* lapped: jump to the newest committed record (acquire pairs with store_release(bc_last)) */
@@ -540,7 +543,8 @@ void isthmus_ring_release(isthmus_ring *r) {
 
 static int has_data(isthmus_ring *r) {
   uint32_t t = atomic_load_explicit(A(r->base, L_TAIL), memory_order_seq_cst);
-  if (t == r->read_pos) return 0;
+  /* signed: an overwrite subscriber that jumped to bc_last may be ahead of tail (§4.3) */
+  if ((int32_t)(t - r->read_pos) <= 0) return 0;
   if (r->kind != ISTHMUS_RING_MPSC) return 1;
   uint32_t w = atomic_load_explicit(A(rec_at(r, r->read_pos), 0), memory_order_seq_cst) & 7u;
   return w == REC_COMMITTED || w == REC_PADDING;

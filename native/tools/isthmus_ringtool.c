@@ -8,9 +8,16 @@
  *   ringtool pong <path-a> <path-b> <iterations> [--payload N]
  *   ringtool hold-claim <path>      (MPSC producer: claims, then sleeps until killed)
  *
+ * --spin (any command; the IPC benchmark uses it for pingpong/pong): busy-poll
+ * isthmus_ring_receive / isthmus_ring_loan instead of waiting in isthmus_ring_wait_*, so
+ * a round trip never pays a futex wake-up (the TypeScript peers of the benchmark
+ * busy-poll too). The 10 s bound still holds: a spinning side that sees no progress for
+ * that long fails the same way.
+ *
  * Message payload convention (shared with the TypeScript side): N bytes (N >= 8);
  * bytes 0..7 = u64 LE sequence number i, byte k (k >= 8) = (i + k) & 0xff.
- * Every wait is a futex wait with a 10 s timeout; a timeout is an error (exit 1). */
+ * Without --spin every wait is a futex wait (§3: spin, yield, park) with a 10 s timeout;
+ * a timeout is an error (exit 1). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -84,12 +91,50 @@ static void open_ring(const char *path, int argc, char **argv, isthmus_region *r
   }
 }
 
+/* The pattern bytes (i + k) & 0xff for k = 8..n-1 are table[(i + 8) & 0xff ...], with
+ * table[j] = j & 0xff: fill and check are one memcpy / memcmp instead of a byte loop. */
+static unsigned char *table;
+static uint32_t table_len;
+static const unsigned char *pattern(uint64_t i, uint32_t n) {
+  if (n + 256 > table_len) {
+    unsigned char *t = realloc(table, (size_t)n + 256);
+    if (!t) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (uint32_t j = table_len; j < n + 256; j++) t[j] = (unsigned char)(j & 0xff);
+    table = t;
+    table_len = n + 256;
+  }
+  return table + ((i + 8) & 0xff);
+}
+
 static void fill(unsigned char *p, uint32_t n, uint64_t i) {
   memcpy(p, &i, n < 8 ? n : 8);
-  for (uint32_t k = 8; k < n; k++) p[k] = (unsigned char)((i + k) & 0xff);
+  if (n > 8) memcpy(p + 8, pattern(i, n), n - 8);
+}
+
+static int spin; /* --spin: busy-poll, never park */
+
+static int64_t now_ns(void);
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* --spin: one more failed poll; dies when polls have failed for WAIT_NS. */
+static void spin_once(uint32_t *polls, int64_t *since, const char *what) {
+  cpu_relax();
+  if ((++*polls & 4095) != 0) return;
+  int64_t t = now_ns();
+  if (*since == 0) *since = t;
+  else if (t - *since > WAIT_NS) die(what, -ETIMEDOUT);
 }
 
 static void send_one(isthmus_ring *r, uint32_t n, uint64_t i) {
+  uint32_t polls = 0;
+  int64_t since = 0;
   for (;;) {
     int rc;
     unsigned char *p = isthmus_ring_loan(r, n, &rc);
@@ -100,15 +145,21 @@ static void send_one(isthmus_ring *r, uint32_t n, uint64_t i) {
       return;
     }
     if (rc != -ENOSPC) die("loan", rc);
+    if (spin) { spin_once(&polls, &since, "wait for space"); continue; }
     if (isthmus_ring_wait_space(r, n, WAIT_NS) != 0) die("wait for space", -ETIMEDOUT);
   }
 }
 
 static void recv_one(isthmus_ring *r, isthmus_record *rec) {
+  uint32_t polls = 0;
+  int64_t since = 0;
   for (;;) {
     int rc = isthmus_ring_receive(r, rec);
     if (rc == 0) return;
     if (rc != -EAGAIN) die("receive", rc);
+    /* MPSC recovery (§6) runs in the wait below, so a spinning MPSC consumer would not
+     * recover a dead producer's claim: --spin is for SPSC/broadcast benchmarks. */
+    if (spin) { spin_once(&polls, &since, "wait for data"); continue; }
     /* MPSC: the wait itself recovers a dead producer's claim after unblock_ns (§6) */
     if (isthmus_ring_wait_data(r, WAIT_NS) != 0) die("wait for data", -ETIMEDOUT);
   }
@@ -121,8 +172,11 @@ static int check_rec(const isthmus_record *rec, uint32_t n, uint64_t i) {
   uint64_t got = 0;
   memcpy(&got, rec->payload, n < 8 ? n : 8);
   if (got != i) { fprintf(stderr, "message %llu: sequence %llu (loss, duplicate or reorder)\n", (unsigned long long)i, (unsigned long long)got); return 0; }
-  for (uint32_t k = 8; k < n; k++)
-    if (rec->payload[k] != ((i + k) & 0xff)) { fprintf(stderr, "message %llu: torn payload at byte %u\n", (unsigned long long)i, k); return 0; }
+  if (n > 8 && memcmp(rec->payload + 8, pattern(i, n), n - 8) != 0) {
+    for (uint32_t k = 8; k < n; k++)
+      if (rec->payload[k] != ((i + k) & 0xff)) { fprintf(stderr, "message %llu: torn payload at byte %u\n", (unsigned long long)i, k); break; }
+    return 0;
+  }
   return 1;
 }
 
@@ -142,6 +196,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *cmd = argv[1];
+  spin = flag(argc, argv, "--spin");
   isthmus_region reg, reg2;
   isthmus_ring r, r2;
   uint32_t n = (uint32_t)strtoul(opt(argc, argv, "--payload", "64"), NULL, 0);
@@ -196,14 +251,15 @@ int main(int argc, char **argv) {
         send_one(out, n, i);
         recv_one(in, &rec);
         if (!check_rec(&rec, n, i)) return 1;
-        isthmus_ring_release(in);
         if (i >= warm) samples[i - warm] = (now_ns() - t0) / 2;
+        isthmus_ring_release(in); /* before the next send, outside the timed round trip */
       } else {
         recv_one(in, &rec);
         uint64_t seq;
         memcpy(&seq, rec.payload, 8);
-        isthmus_ring_release(in);
         send_one(out, n, seq);
+        /* released after the reply is out: the head store (seq_cst) is off the round trip */
+        isthmus_ring_release(in);
       }
     }
     if (ping) {

@@ -65,6 +65,8 @@ export class BroadcastWriter extends SpscWriter {
 export class BroadcastReader extends SpscReader {
   private nextSeq = 0;
   private received = false;
+  /** cursor_seq that goes with `released` (nextSeq when it was released). */
+  private releasedSeq = 0;
 
   protected override initialPosition(): number {
     return Atomics.load(this.i32, (this.slotOff + L.S_CURSOR) >> 2) >>> 0;
@@ -79,9 +81,13 @@ export class BroadcastReader extends SpscReader {
     return off;
   }
 
+  protected override noteRelease(): void {
+    this.releasedSeq = this.nextSeq;
+  }
+
   /** SYNC POINT (subscriber): store_release(cursor) pairs with the publisher's load_acquire(cursor). */
   protected override storeHead(h: number): void {
-    if (this.received) this.dv.setUint32(this.slotOff + L.S_CURSOR_SEQ, this.nextSeq, true);
+    if (this.received) this.dv.setUint32(this.slotOff + L.S_CURSOR_SEQ, this.releasedSeq, true);
     Atomics.store(this.i32, (this.slotOff + L.S_CURSOR) >> 2, h);
   }
 
@@ -93,10 +99,8 @@ export class BroadcastReader extends SpscReader {
 /** Overwrite-policy publisher: never full. */
 export class BroadcastOverwriteWriter extends SpscWriter {
   private intent = 0;
-
-  override hasSpace(_n: number): boolean {
-    return true;
-  }
+  /** Never full; loan() announces every write with beforeWrite(). */
+  protected override readonly overwrite: boolean = true;
 
   /**
    * store(bc_intent, e), SeqCst, before any byte of [tail, e) is written: pairs with the
@@ -113,7 +117,7 @@ export class BroadcastOverwriteWriter extends SpscWriter {
 
   /** store_release(bc_last, r) then store_release(tail, e): pair with the subscriber's loads. */
   protected override publish(rec: number): void {
-    Atomics.store(this.i32, L.SEQ >> 2, this.seqNext);
+    this.i32[L.SEQ >> 2] = this.seqNext; // plain, ordered before the tail store (see SpscWriter.publish)
     Atomics.store(this.i32, L.BC_LAST >> 2, rec);
     Atomics.store(this.i32, L.TAIL >> 2, this.tail);
   }

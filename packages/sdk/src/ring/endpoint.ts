@@ -181,8 +181,20 @@ export abstract class Reader extends Endpoint {
 
   /** Payload offset of the next record, or -1 when none is ready. Does not release. */
   abstract receive(): number;
-  /** Releases every record received so far. */
+  /** Releases every record received so far; the producer sees the space at once. */
   abstract release(): void;
+  /**
+   * Releases every record received so far, like release(), but may publish that to the
+   * producer later (docs/ring.md §4.1: a consumer may release several records at once):
+   * at the latest when receive() or hasData() next find the ring empty, or on release(),
+   * flush() or close(). Views of the released records are invalid at once. For consumers
+   * that keep receiving; kinds without a lazy path release eagerly.
+   */
+  releaseLazy(): void {
+    this.release();
+  }
+  /** Publishes what releaseLazy() held back. */
+  flush(): void {}
   /** Is a record (or padding to skip) ready? Consumes nothing. */
   abstract hasData(): boolean;
   abstract get correlation(): bigint;

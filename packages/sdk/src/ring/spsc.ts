@@ -6,6 +6,11 @@
  *
  * The classes here are also the zero-copy broadcast (block policy) ends: broadcast.ts
  * replaces where the producer finds its head and where the consumer keeps its cursor.
+ *
+ * Hot path: record headers are 8-aligned, so on little-endian hosts (every host Node
+ * ships for but s390x) their u32 fields are read and written through the region's
+ * Int32Array (`i32`), which is cheaper than DataView calls; big-endian hosts use the
+ * DataView. Only the cursor publications (tail, head) and the sleeper checks are Atomics.
  */
 import { Reader, Writer } from './endpoint.js';
 import { RingError } from './errors.js';
@@ -13,6 +18,9 @@ import type { Identity } from './identity.js';
 import * as L from './layout.js';
 import type { Notifier } from './notify.js';
 import type { Ring } from './ring.js';
+
+/** Little-endian host: the Int32Array view reads and writes the ring's little-endian u32 fields as they are. */
+export const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export class SpscWriter extends Writer {
   /** Local copy of tail (we are its only writer). */
@@ -23,6 +31,8 @@ export class SpscWriter extends Writer {
   protected loanPos = -1;
   protected loanMax = 0;
   protected readonly maxMessage: number;
+  /** Broadcast overwrite: never full, and every write is announced first (beforeWrite). */
+  protected readonly overwrite: boolean = false;
 
   constructor(ring: Ring, slot: number, id: Identity, notifier: Notifier | undefined) {
     super(ring, slot, id, notifier);
@@ -38,6 +48,7 @@ export class SpscWriter extends Writer {
   }
 
   hasSpace(n: number): boolean {
+    if (this.overwrite) return true;
     const need = L.recordLength(n);
     const t = this.tail;
     const i = t & this.mask;
@@ -50,19 +61,24 @@ export class SpscWriter extends Writer {
   loan(n: number): number {
     if (!(n >= 0 && n <= this.maxMessage)) throw new RingError('TOO_LARGE', `loan of ${n} bytes exceeds max_message ${this.maxMessage}`);
     if (this.closed) throw new RingError('CLOSED', 'writer is closed');
-    if (!this.hasSpace(n)) return -1;
+    const cap = this.cap;
+    const need = (L.RECORD_HEADER + n + 7) & ~7;
     const t = this.tail;
     const i = t & this.mask;
-    const need = L.recordLength(n);
+    const pad = i + need > cap ? cap - i : 0;
+    // §4.1 step 2: the cached head first; reload it (acquire) only when it says full.
+    if (!this.overwrite && ((t + pad + need - this.cachedHead) >>> 0) > cap) {
+      this.cachedHead = this.headPosition();
+      if (((t + pad + need - this.cachedHead) >>> 0) > cap) return -1;
+    }
     let rec = t;
-    if (i + need > this.cap) {
+    if (pad !== 0) {
       // Padding to the end of the data area; published together with the record by the tail store.
-      const pad = this.cap - i;
-      this.beforeWrite((t + pad + need) >>> 0);
+      if (this.overwrite) this.beforeWrite((t + pad + need) >>> 0);
       this.dv.setUint32(this.data + i + L.R_LEN_STATE, pad | L.REC_PADDING, true);
       this.dv.setUint32(this.data + i + L.R_POS, t, true);
       rec = (t + pad) >>> 0;
-    } else {
+    } else if (this.overwrite) {
       this.beforeWrite((t + need) >>> 0);
     }
     this.loanPos = rec;
@@ -77,21 +93,35 @@ export class SpscWriter extends Writer {
     const rec = this.loanPos;
     if (rec < 0) throw new RingError('ABORTED', 'commit without a loan');
     if (!(len >= 0 && len <= this.loanMax)) throw new RingError('TOO_LARGE', `commit of ${len} bytes exceeds the loan of ${this.loanMax}`);
-    const dv = this.dv;
     const o = this.data + (rec & this.mask);
-    const length = L.recordLength(len);
-    dv.setUint32(o + L.R_POS, rec, true);
-    dv.setUint32(o + L.R_SEQ, this.seqNext, true);
-    dv.setUint32(o + L.R_SENDER, this.slot, true);
-    if (correlation === undefined || correlation === 0n) {
-      dv.setUint32(o + L.R_CORRELATION, 0, true);
-      dv.setUint32(o + L.R_CORRELATION + 4, 0, true);
+    const length = (L.RECORD_HEADER + len + 7) & ~7;
+    const fl = flags === undefined ? 0 : flags;
+    // Plain stores: the tail store in publish() orders them before the consumer's reads.
+    if (LE) {
+      const i32 = this.i32;
+      const x = o >> 2;
+      i32[x + (L.R_POS >> 2)] = rec;
+      i32[x + (L.R_SEQ >> 2)] = this.seqNext;
+      i32[x + (L.R_SENDER >> 2)] = this.slot;
+      if (correlation === undefined || correlation === 0n) {
+        i32[x + (L.R_CORRELATION >> 2)] = 0;
+        i32[x + (L.R_CORRELATION >> 2) + 1] = 0;
+      } else {
+        this.dv.setBigUint64(o + L.R_CORRELATION, correlation, true);
+      }
+      i32[x + (L.R_PAYLOAD_LEN >> 2)] = len;
+      i32[x + (L.R_FLAGS >> 2)] = fl;
+      i32[x + (L.R_LEN_STATE >> 2)] = length | L.REC_COMMITTED;
     } else {
-      dv.setBigUint64(o + L.R_CORRELATION, correlation, true);
+      const dv = this.dv;
+      dv.setUint32(o + L.R_POS, rec, true);
+      dv.setUint32(o + L.R_SEQ, this.seqNext, true);
+      dv.setUint32(o + L.R_SENDER, this.slot, true);
+      dv.setBigUint64(o + L.R_CORRELATION, correlation === undefined ? 0n : correlation, true);
+      dv.setUint32(o + L.R_PAYLOAD_LEN, len, true);
+      dv.setUint32(o + L.R_FLAGS, fl, true);
+      dv.setUint32(o + L.R_LEN_STATE, length | L.REC_COMMITTED, true);
     }
-    dv.setUint32(o + L.R_PAYLOAD_LEN, len, true);
-    dv.setUint32(o + L.R_FLAGS, flags ?? 0, true);
-    dv.setUint32(o + L.R_LEN_STATE, length | L.REC_COMMITTED, true);
     this.seqNext = (this.seqNext + 1) >>> 0;
     this.loanPos = -1;
     this.tail = (rec + length) >>> 0;
@@ -101,12 +131,16 @@ export class SpscWriter extends Writer {
 
   /**
    * SYNC POINT (producer): store_release(tail) — SeqCst in JS — pairs with the consumer's
-   * load_acquire(tail): the record bytes written above happen-before its reads. `seq` is
-   * stored first so that a joining subscriber reading tail then seq sees at least this seq.
+   * load_acquire(tail): the record bytes written above happen-before its reads. `seq` (a
+   * word only this producer writes, read by broadcast joiners and by a producer taking
+   * over) is a plain store before it, so a joiner whose load of tail sees this tail also
+   * sees at least this seq; the SeqCst tail store is also what §3 needs before the
+   * data_sleepers load in wakeData().
    */
   protected publish(_rec: number): void {
-    Atomics.store(this.i32, L.SEQ >> 2, this.seqNext);
-    Atomics.store(this.i32, L.TAIL >> 2, this.tail);
+    const i32 = this.i32;
+    i32[L.SEQ >> 2] = this.seqNext;
+    Atomics.store(i32, L.TAIL >> 2, this.tail);
   }
 
   abort(): void {
@@ -119,19 +153,25 @@ export class SpscWriter extends Writer {
 }
 
 export class SpscReader extends Reader {
-  /** Released position (what the producer sees). */
+  /** Published head (what the producer sees). */
   protected head: number;
-  /** Next position to read; records in [head, readPos) are held by the caller. */
+  /** Released position: records before it are given back; (head, released] is not published yet (releaseLazy). */
+  protected released: number;
+  /** Next position to read; records in [released, readPos) are held by the caller. */
   protected readPos: number;
   protected cachedTail: number;
   protected recOff = 0;
   protected broken = false;
+  /** releaseLazy() publishes head once this many released bytes are unpublished. */
+  protected readonly lazyBytes: number;
 
   constructor(ring: Ring, slot: number, id: Identity, notifier: Notifier | undefined) {
     super(ring, slot, id, notifier);
     this.head = this.initialPosition();
+    this.released = this.head;
     this.readPos = this.head;
     this.cachedTail = this.head;
+    this.lazyBytes = ring.capacity >>> 2;
   }
 
   protected initialPosition(): number {
@@ -143,40 +183,69 @@ export class SpscReader extends Reader {
     throw new RingError('CORRUPT', `ring record at position ${p}: ${what}`);
   }
 
-  /** SYNC POINT (consumer): load_acquire(tail) pairs with the producer's tail store in publish(). */
+  /**
+   * SYNC POINT (consumer): load_acquire(tail) pairs with the producer's tail store in publish().
+   * Finding the ring empty publishes a lazy release first (a waiter must not sit on space).
+   */
   hasData(): boolean {
     if (this.readPos !== this.cachedTail) return true;
     this.cachedTail = Atomics.load(this.i32, L.TAIL >> 2) >>> 0;
-    return this.readPos !== this.cachedTail;
+    if (this.readPos !== this.cachedTail) return true;
+    if (this.released !== this.head) this.flush();
+    return false;
   }
 
   receive(): number {
     if (this.broken) throw new RingError('CORRUPT', 'ring was found corrupt; it can not be read further');
-    const dv = this.dv;
+    const i32 = this.i32;
     for (;;) {
       const p = this.readPos;
       if (p === this.cachedTail) {
-        this.cachedTail = Atomics.load(this.i32, L.TAIL >> 2) >>> 0;
-        if (p === this.cachedTail) return -1;
+        const t = Atomics.load(i32, L.TAIL >> 2) >>> 0;
+        this.cachedTail = t;
+        if (p === t) {
+          // Empty: publish what releaseLazy() held back before the caller polls or parks.
+          if (this.released !== this.head) this.flush();
+          return -1;
+        }
       }
       const o = this.data + (p & this.mask);
-      const w = dv.getUint32(o + L.R_LEN_STATE, true);
-      const length = (w & ~7) >>> 0;
       const avail = (this.cachedTail - p) >>> 0;
+      let w: number, pos: number;
+      if (LE) {
+        const x = o >> 2;
+        w = i32[x + (L.R_LEN_STATE >> 2)]! >>> 0;
+        pos = i32[x + (L.R_POS >> 2)]! >>> 0;
+      } else {
+        w = this.dv.getUint32(o + L.R_LEN_STATE, true);
+        pos = this.dv.getUint32(o + L.R_POS, true);
+      }
+      const length = (w & ~7) >>> 0;
       const state = w & 7;
       if (length < 8 || length > avail) this.corrupt(p, `length ${length} outside [8, ${avail}]`);
-      if (dv.getUint32(o + L.R_POS, true) !== p) this.corrupt(p, `pos field ${dv.getUint32(o + L.R_POS, true)} differs`);
+      if (pos !== p) this.corrupt(p, `pos field ${pos} differs`);
       if (state === L.REC_PADDING) {
         this.readPos = (p + length) >>> 0;
         continue;
       }
       if (state !== L.REC_COMMITTED) this.corrupt(p, `state ${state} is not committed`);
-      const plen = dv.getUint32(o + L.R_PAYLOAD_LEN, true);
-      if (length < L.RECORD_HEADER + plen) this.corrupt(p, `payload_len ${plen} does not fit length ${length}`);
-      this.length = plen;
-      this.seq = dv.getUint32(o + L.R_SEQ, true);
-      this.sender = dv.getUint32(o + L.R_SENDER, true);
-      this.flags = dv.getUint32(o + L.R_FLAGS, true);
+      if (LE) {
+        const x = o >> 2;
+        const plen = i32[x + (L.R_PAYLOAD_LEN >> 2)]! >>> 0;
+        if (length < L.RECORD_HEADER + plen) this.corrupt(p, `payload_len ${plen} does not fit length ${length}`);
+        this.length = plen;
+        this.seq = i32[x + (L.R_SEQ >> 2)]! >>> 0;
+        this.sender = i32[x + (L.R_SENDER >> 2)]! >>> 0;
+        this.flags = i32[x + (L.R_FLAGS >> 2)]! >>> 0;
+      } else {
+        const dv = this.dv;
+        const plen = dv.getUint32(o + L.R_PAYLOAD_LEN, true);
+        if (length < L.RECORD_HEADER + plen) this.corrupt(p, `payload_len ${plen} does not fit length ${length}`);
+        this.length = plen;
+        this.seq = dv.getUint32(o + L.R_SEQ, true);
+        this.sender = dv.getUint32(o + L.R_SENDER, true);
+        this.flags = dv.getUint32(o + L.R_FLAGS, true);
+      }
       this.recOff = o;
       this.readPos = (p + length) >>> 0;
       return this.base + o + L.RECORD_HEADER;
@@ -189,18 +258,48 @@ export class SpscReader extends Reader {
 
   release(): void {
     if (this.readPos === this.head) return;
-    this.head = this.readPos;
+    this.released = this.readPos;
+    this.noteRelease();
+    this.flush();
+  }
+
+  /**
+   * §4.1 allows releasing several records at once: gives back every record received so
+   * far (their views are invalid from now on), but publishes head only once a quarter of
+   * the capacity is pending, or when receive()/hasData() next find the ring empty, or on
+   * release()/flush(). For consumers that keep receiving (batch loops); a consumer that
+   * stops receiving for a while should call release() or flush() instead.
+   */
+  override releaseLazy(): void {
+    const p = this.readPos;
+    if (p === this.released) return;
+    this.released = p;
+    this.noteRelease();
+    if (((p - this.head) >>> 0) >= this.lazyBytes) this.flush();
+  }
+
+  /** Publishes released records: head = released (store_release), then wakes blocked producers (§3). */
+  override flush(): void {
+    if (this.released === this.head) return;
+    this.head = this.released;
     this.storeHead(this.head);
     this.wakeSpace();
   }
+
+  /** A release (eager or lazy) just moved `released` to readPos. */
+  protected noteRelease(): void {}
 
   /** SYNC POINT (consumer): store_release(head) pairs with the producer's load_acquire(head). */
   protected storeHead(h: number): void {
     Atomics.store(this.i32, L.HEAD >> 2, h);
   }
 
+  override close(): void {
+    if (!this.closed) this.flush();
+    super.close();
+  }
+
   peerAlive(): boolean {
     return this.anyAlive(L.ROLE_PRODUCER);
   }
 }
-
