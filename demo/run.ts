@@ -1,15 +1,19 @@
 /**
- * The Quick-start demo (`npm run demo`): one schema, three processes, two languages, one
+ * The Quick-start demo (`npm run demo`): one schema, four processes, three languages, one
  * shared-memory channel.
  *
- *   1. compiles schemas/market.isthmus to TypeScript and C with the Isthmus compiler;
+ *   1. compiles schemas/market.isthmus to TypeScript, C and AssemblyScript with the
+ *      Isthmus compiler;
  *   2. builds a C subscriber (demo/subscriber.c) against the generated header and the C
- *      ring core (native/);
+ *      ring core (native/), and a WASM subscriber module (wasm/as/demo/book_subscriber.ts)
+ *      against the generated AssemblyScript and the AS ring runtime (wasm/as/isthmus/);
  *   3. this process publishes on the channel `book` (@isthmus/sdk, shm transport, a
  *      runtime directory of its own under /dev/shm); a TypeScript subscriber
- *      (demo/subscriber.ts) and the C subscriber, each a process of its own, join it;
- *   4. it sends three BookUpdates, written in place in the ring; both subscribers verify
- *      them and print their fields, read in place; the C subscriber then leaves;
+ *      (demo/subscriber.ts), the C subscriber and the WASM subscriber (hosted by
+ *      demo/wasm-subscriber.ts, the region mapped into the module's memory), each a
+ *      process of its own, join it;
+ *   4. it sends three BookUpdates, written in place in the ring; the subscribers verify
+ *      them and print their fields, read in place; the C and WASM subscribers then leave;
  *   5. it sends a burst of messages (the TypeScript subscriber measures the rate and
  *      checks the sequence) and then paced messages (one-way latency).
  *
@@ -41,10 +45,15 @@ const die = (msg: string): never => {
   process.exit(1);
 };
 
-step(1, 'compile schemas/market.isthmus → TypeScript and C');
+step(1, 'compile schemas/market.isthmus → TypeScript, C and AssemblyScript');
 const schema = compileFile(join(ROOT, 'schemas', 'market.isthmus'));
 mkdirSync(OUT, { recursive: true });
-for (const f of [...emitTs(schema), ...EMITTERS.c!(schema)]) {
+const outputs = [
+  ...[...emitTs(schema), ...EMITTERS.c!(schema)].map((f) => ({ ...f, path: f.path })),
+  ...EMITTERS.assemblyscript!(schema).map((f) => ({ ...f, path: `as/${f.path}` })),
+];
+mkdirSync(join(OUT, 'as'), { recursive: true });
+for (const f of outputs) {
   writeFileSync(join(OUT, f.path), f.contents);
   console.log(`    wrote demo/.out/${f.path}`);
 }
@@ -58,8 +67,14 @@ const cc = spawnSync('gcc', ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror',
   join(ROOT, 'demo/subscriber.c'), ...core, '-o', subC], { encoding: 'utf8' });
 if (cc.error || cc.status !== 0) die(cc.error ? `gcc is needed for the C side of the demo: ${cc.error.message} (apt-get install gcc)` : cc.stderr);
 console.log('    gcc → demo/.out/subscriber');
+// The module imports the generated AssemblyScript from schemas/generated/assemblyscript/: the
+// goldens, identical to what step 1 wrote to demo/.out/as/ (the test suite fails on drift).
+const subWasm = join(OUT, 'book_subscriber.wasm');
+const asc = spawnSync(process.execPath, [join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), join(ROOT, 'wasm/as/demo/book_subscriber.ts'), '-o', subWasm, '--enable', 'threads', '-O3', '--runtime', 'incremental'], { encoding: 'utf8' });
+if (asc.error || asc.status !== 0) die(asc.error ? `the AssemblyScript compiler is missing (${asc.error.message}): run npm ci` : `${asc.stdout}${asc.stderr}`);
+console.log('    asc → demo/.out/book_subscriber.wasm');
 
-step(3, 'publish on channel "book"; a TypeScript and a C subscriber join, each in its own process');
+step(3, 'publish on channel "book"; a TypeScript, a C and a WASM subscriber join, each in its own process');
 const { BookUpdate, Side, Level } = (await import(join(OUT, 'market.ts'))) as typeof import('../schemas/generated/ts/market.ts');
 const runtimeDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'isthmus-demo-'));
 const n = await node({ root: runtimeDir });
@@ -80,20 +95,21 @@ function peer(name: string, cmd: string, args: string[]): Peer {
 }
 const ts = peer('TS', process.execPath, [join(ROOT, 'demo', 'subscriber.ts'), runtimeDir, join(OUT, 'market.ts'), String(SHOW), String(RATE), String(LATENCY)]);
 const c = peer('C', subC, [join(runtimeDir, 'book~pub'), String(SHOW)]);
+const wasm = peer('WASM', process.execPath, [join(ROOT, 'demo', 'wasm-subscriber.ts'), subWasm, join(runtimeDir, 'book~pub'), String(SHOW)]);
 let cleaned = false;
 const cleanup = () => {
   if (cleaned) return;
   cleaned = true;
-  for (const p of [ts, c]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  for (const p of [ts, c, wasm]) if (p.child.exitCode === null) p.child.kill('SIGKILL');
   n.close();
   rmSync(runtimeDir, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
 
 const joinBy = Date.now() + 15_000;
-while (pub.subscribers() < 2) {
-  if (Date.now() > joinBy) die(`only ${pub.subscribers()} of 2 subscribers joined within 15 s`);
-  if (ts.child.exitCode !== null || c.child.exitCode !== null) die('a subscriber exited before joining');
+while (pub.subscribers() < 3) {
+  if (Date.now() > joinBy) die(`only ${pub.subscribers()} of 3 subscribers joined within 15 s`);
+  if ([ts, c, wasm].some((p) => p.child.exitCode !== null)) die('a subscriber exited before joining');
   await new Promise((r) => setTimeout(r, 10));
 }
 
@@ -126,6 +142,7 @@ for (const b of books) {
   if (ok) console.log(`    sent     seq=${b.seq} ${b.symbol} ${b.side === Side.bid ? 'bid' : 'ask'} with ${b.bids.length} bid and ${b.asks.length} ask levels`);
 }
 if ((await c.exit) !== 0) die('the C subscriber failed');
+if ((await wasm.exit) !== 0) die('the WASM subscriber failed');
 for (const by = Date.now() + 10_000; ts.received < SHOW; await new Promise((r) => setTimeout(r, 5))) {
   if (Date.now() > by || ts.child.exitCode !== null) die(`the TS subscriber printed ${ts.received} of ${SHOW} messages`);
 }
@@ -168,5 +185,5 @@ const expected = SHOW + RATE + LATENCY;
 if (r.received !== expected || r.out_of_order !== 0 || r.invalid !== 0) die(`expected ${expected} in-order valid messages`);
 pub.close();
 cleanup();
-console.log('\ndone: a TypeScript process and a C process read what another TypeScript process wrote, in place, through one shared-memory ring.');
-console.log('      (demo figures come from a loaded 3-process run; `npm run bench` measures properly.)');
+console.log('\ndone: TypeScript, C and WASM processes read what another TypeScript process wrote, in place, through one shared-memory ring.');
+console.log('      (demo figures come from a run that shares the machine with its peers; `npm run bench` measures properly.)');

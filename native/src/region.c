@@ -75,7 +75,7 @@ static int region_finish_create(int fd, size_t size, const char *name, int (*unl
 /* Maps an opened object at its current size (fstat). */
 static int region_finish_open(int fd, isthmus_region *out) {
   if (fd < 0) return -errno;
-  size_t size;
+  size_t size = 0;
   int rc = region_size_of(fd, &size);
   if (rc != 0) {
     close(fd);
