@@ -23,11 +23,13 @@
  *
  * Slots are registered under the guest identity the host wrote into the arena (§9.3:
  * the pid/start time of the QEMU process on the host), so host-side liveness sees the
- * guest alive exactly while its VM runs. Waiting polls (spin, yield, then sleeps of
- * 50 µs doubling to 1 ms): futexes do not cross the VM boundary.
+ * guest alive exactly while its VM runs. Waiting polls (spin 200 µs, yield until 5 ms, then
+ * sleeps of 50 µs doubling to 1 ms; see backoff): futexes do not cross the VM boundary.
  *
  * Also: when the host created a raw region `vm.atomics`, a cross-boundary atomicity
- * check first (see atomics_check).
+ * check first (see atomics_check); when it created the SPSC rings `vm.raw.ping` and
+ * `vm.raw.pong` (type id 0), a raw echo: every ping payload is copied into pong
+ * unchanged (bench/vm.bench.ts times that, 64-byte payloads as bench/ipc does).
  *
  *   isthmus_guest [--dev <sysfs pci dir>] [--golden <dir>] [--arena-file <path>]
  *
@@ -80,12 +82,21 @@ static int64_t mono_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The idle strategy of a polling waiter: `idle` counts consecutive empty polls. */
-static void backoff(uint32_t idle) {
-  if (idle < 4000) return;                 /* spin */
-  if (idle < 4100) { sched_yield(); return; }
-  uint32_t k = idle - 4100;                /* sleep 50 µs, doubling to 1 ms */
-  long ns = 50000L << (k < 5 ? k : 5);
+/* The idle strategy of a polling waiter, by how long it has been idle (`since`: when
+ * the idle stretch began, 0 on the first empty poll): spin for the first 200 µs, then
+ * sched_yield until 5 ms, then sleep 50 µs, doubling to 1 ms. So a message is noticed at
+ * once while traffic flows, and within ~1 ms (plus scheduling) after a long quiet spell.
+ * Time-based, not count-based: under TCG one poll costs far more than on hardware. */
+#define SPIN_NS 200000LL
+#define YIELD_NS 5000000LL
+static void backoff(int64_t *since) {
+  int64_t now = mono_ns();
+  if (*since == 0) { *since = now; return; }
+  int64_t idle = now - *since;
+  if (idle < SPIN_NS) return;
+  if (idle < YIELD_NS) { sched_yield(); return; }
+  long ns = 50000L;
+  for (int64_t t = YIELD_NS + 50000; t < idle && ns < 1000000L; t += ns) ns *= 2;
   if (ns > 1000000L) ns = 1000000L;
   struct timespec ts = {0, ns};
   nanosleep(&ts, NULL);
@@ -173,16 +184,16 @@ static void create_ring(const char *name, uint32_t kind, uint32_t capacity, uint
   isthmus_arena_publish(&arena, entry);
 }
 
-/* Opens ring `name` (waiting up to wait_ms for the host to create it) and joins it. */
-static int open_ring(const char *name, uint32_t role, int64_t wait_ms, isthmus_ring *r) {
-  int64_t deadline = mono_ns() + wait_ms * 1000000;
-  for (uint32_t idle = 0;; idle++) {
+/* Opens ring `name` carrying type_id (waiting up to wait_ms for the host to create it) and joins it. */
+static int open_ring_typed(const char *name, uint64_t type_id, uint32_t role, int64_t wait_ms, isthmus_ring *r) {
+  int64_t deadline = mono_ns() + wait_ms * 1000000, since = 0;
+  for (;;) {
     void *base;
     uint32_t size;
     int rc = isthmus_arena_open(&arena, name, &base, &size);
     if (rc == 0) {
       char err[200];
-      rc = isthmus_ring_open(base, size, MARKET_BOOKUPDATE_TYPE_ID, r, err, sizeof err);
+      rc = isthmus_ring_open(base, size, type_id, r, err, sizeof err);
       if (rc != 0) DIE("open %s: %s", name, err);
       rc = isthmus_ring_join(r, role, 0, g_pid, g_uid, g_start);
       if (rc != 0) DIE("join %s as role %u: %s", name, role, strerror(-rc));
@@ -190,21 +201,25 @@ static int open_ring(const char *name, uint32_t role, int64_t wait_ms, isthmus_r
     }
     if (rc != -ENOENT) DIE("arena open %s: %s", name, strerror(-rc));
     if (mono_ns() > deadline) return -ETIMEDOUT;
-    backoff(idle < 4100 ? 4100 : idle);
+    backoff(&since);
   }
+}
+
+static int open_ring(const char *name, uint32_t role, int64_t wait_ms, isthmus_ring *r) {
+  return open_ring_typed(name, MARKET_BOOKUPDATE_TYPE_ID, role, wait_ms, r);
 }
 
 /* Loans n bytes, waiting (polling) up to 1 s for room. */
 static unsigned char *loan_wait(isthmus_ring *r, uint32_t n) {
-  int64_t deadline = 0;
-  for (uint32_t idle = 0;; idle++) {
+  int64_t deadline = 0, since = 0;
+  for (;;) {
     int rc;
     unsigned char *p = isthmus_ring_loan(r, n, &rc);
     if (p) return p;
     if (rc != -ENOSPC) DIE("loan %u bytes: %s", n, strerror(-rc));
     if (deadline == 0) deadline = mono_ns() + 1000000000LL;
     else if (mono_ns() > deadline) return NULL;
-    backoff(idle);
+    backoff(&since);
   }
 }
 
@@ -237,7 +252,7 @@ static void atomics_check(void) {
   uint32_t size;
   if (isthmus_arena_open(&arena, "vm.atomics", &base, &size) != 0) return;
   _Atomic uint32_t *w = base;
-  for (uint32_t idle = 0; atomic_load_explicit(&w[2], memory_order_acquire) == 0; idle++) backoff(idle);
+  for (int64_t since = 0; atomic_load_explicit(&w[2], memory_order_acquire) == 0;) backoff(&since);
   uint32_t n = atomic_load_explicit(&w[4], memory_order_relaxed);
   for (uint32_t i = 0; i < n; i++) {
     atomic_fetch_add_explicit(&w[0], 1, memory_order_seq_cst);
@@ -341,14 +356,14 @@ int main(int argc, char **argv) {
   char err[200];
   int rc;
   int64_t t0 = mono_ns();
-  for (uint32_t idle = 0; (rc = isthmus_arena_attach(base, size, 0x80000000u | (uint32_t)getpid(), &arena, err, sizeof err)) == -EAGAIN; idle++) {
+  for (int64_t since = 0; (rc = isthmus_arena_attach(base, size, 0x80000000u | (uint32_t)getpid(), &arena, err, sizeof err)) == -EAGAIN;) {
     if (mono_ns() - t0 > 10000000000LL) break;
-    backoff(idle < 4100 ? 4100 : idle);
+    backoff(&since);
   }
   if (rc != 0) DIE("attach arena: %s", err);
-  for (uint32_t idle = 0; isthmus_arena_guest_identity(&arena, &g_pid, &g_uid, &g_start) != 0; idle++) {
+  for (int64_t since = 0; isthmus_arena_guest_identity(&arena, &g_pid, &g_uid, &g_start) != 0;) {
     if (mono_ns() - t0 > 10000000000LL) DIE("the host wrote no guest identity into the arena within 10 s");
-    backoff(idle < 4100 ? 4100 : idle);
+    backoff(&since);
   }
   LOG("arena attached: %u entries, data at %u; registering as host pid %u (start time %" PRIu64 ")", arena.entries, arena.data_offset, g_pid, g_start);
 
@@ -378,12 +393,25 @@ int main(int argc, char **argv) {
   create_ring("vm.g2h~pub", ISTHMUS_RING_BROADCAST, PUB_CAPACITY, ISTHMUS_ROLE_PUBLISHER, &g2h);
   create_ring("vm.rpc~req", ISTHMUS_RING_MPSC, REQ_CAPACITY, ISTHMUS_ROLE_CONSUMER, &req);
   if (open_ring("vm.h2g~pub", ISTHMUS_ROLE_SUBSCRIBER, 30000, &h2g) != 0) DIE("the host created no vm.h2g~pub within 30 s");
+  isthmus_ring ping, pong;
+  int raw = 0;
+  {
+    void *b;
+    uint32_t sz;
+    if (isthmus_arena_open(&arena, "vm.raw.ping", &b, &sz) == 0) {
+      if (open_ring_typed("vm.raw.ping", 0, ISTHMUS_ROLE_CONSUMER, 1000, &ping) != 0 ||
+          open_ring_typed("vm.raw.pong", 0, ISTHMUS_ROLE_PRODUCER, 1000, &pong) != 0)
+        DIE("vm.raw.ping exists but vm.raw.pong does not");
+      raw = 1;
+      LOG("raw echo on vm.raw.ping -> vm.raw.pong");
+    }
+  }
   LOG("READY: subscribed to vm.h2g (slot %u), publishing vm.g2h (slot %u), serving vm.rpc (slot %u)", h2g.slot, g2h.slot, req.slot);
 
   /* 5. the loop: poll both inbound rings, back off when both are empty */
   uint64_t echoed = 0, served = 0, golden = 0;
   int stop = 0;
-  for (uint32_t idle = 0; !stop;) {
+  for (int64_t since = 0; !stop;) {
     int busy = 0;
     isthmus_record rec;
     rc = isthmus_ring_receive(&h2g, &rec);
@@ -429,12 +457,23 @@ int main(int argc, char **argv) {
     } else if (rc != -EAGAIN) {
       DIE("receive on vm.rpc~req: %s", strerror(-rc));
     }
-    if (busy) idle = 0;
-    else backoff(++idle);
+    if (raw && (rc = isthmus_ring_receive(&ping, &rec)) == 0) {
+      busy = 1;
+      unsigned char *p = loan_wait(&pong, rec.len);
+      if (!p) DIE("vm.raw.pong full for 1 s");
+      memcpy(p, rec.payload, rec.len);
+      isthmus_ring_release(&ping);
+      if ((rc = isthmus_ring_commit(&pong, rec.len, rec.correlation, 0)) != 0) DIE("commit on vm.raw.pong: %s", strerror(-rc));
+    } else if (raw && rc != -EAGAIN) {
+      DIE("receive on vm.raw.ping: %s", strerror(-rc));
+    }
+    if (busy) since = 0;
+    else backoff(&since);
   }
   isthmus_ring_leave(&h2g);
   isthmus_ring_leave(&g2h);
   isthmus_ring_leave(&req);
+  if (raw) { isthmus_ring_leave(&ping); isthmus_ring_leave(&pong); }
   for (uint32_t s = 0; s <= MAX_CLIENTS; s++) if (responders[s].open) isthmus_ring_leave(&responders[s].ring);
   LOG("done: %" PRIu64 " golden, %" PRIu64 " echoed, %" PRIu64 " requests served", golden, echoed, served);
   return 0;

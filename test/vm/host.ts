@@ -6,6 +6,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as isthmus from '@isthmus/sdk';
 import { BookUpdate, Side } from '../../schemas/generated/ts/market.ts';
+import { formatRing, markReady, regionSize, Ring, selfIdentity, type Reader, type RingParams, type Writer } from '../../packages/sdk/dist/ring/index.js';
 import { buildInitramfs, ROOT } from './initramfs.ts';
 import { bootGuest, type Guest } from './qemu.ts';
 
@@ -58,6 +59,8 @@ export interface Vm {
   path: string;
   /** Publisher of vm.h2g (created before the guest boots, so it finds it at once). */
   pub: isthmus.Publisher<BookUpdate>;
+  /** With `raw`: the host ends of the raw SPSC rings vm.raw.ping (producer) and vm.raw.pong (consumer). */
+  raw?: RawPair;
   /** Sends the stop message, waits for the guest's exit line and QEMU's exit; removes the arena file. */
   shutdown(): Promise<{ console: string; exit: number | string }>;
 }
@@ -67,7 +70,7 @@ export interface Vm {
  * publisher, and boots the guest. `beforeReady` runs once the guest attached the arena
  * (the cross-boundary atomics check hooks in there).
  */
-export async function startVm(opts: { sizeMiB?: number; beforeReady?: (vm: Omit<Vm, 'shutdown'>) => void | Promise<void>; readyTimeoutMs?: number } = {}): Promise<Vm> {
+export async function startVm(opts: { sizeMiB?: number; raw?: boolean; beforeReady?: (vm: Omit<Vm, 'shutdown'>) => void | Promise<void>; readyTimeoutMs?: number } = {}): Promise<Vm> {
   const initrd = buildInitramfs();
   const path = `/dev/shm/isthmus-vm-${process.pid}-${Date.now()}.mem`;
   const node = await isthmus.node({ transport: 'vm', path, size: (opts.sizeMiB ?? 16) << 20, onInvalid: 'throw' });
@@ -79,8 +82,9 @@ export async function startVm(opts: { sizeMiB?: number; beforeReady?: (vm: Omit<
       // The guest waits for the host's go in the atomics check; create its region first.
       transport.create('vm.atomics', 4096, () => {});
     }
+    const raw = opts.raw ? rawPair(transport) : undefined;
     guest = bootGuest({ transport, initrd });
-    const base = { node, transport, guest, path, pub };
+    const base = { node, transport, guest, path, pub, ...(raw ? { raw } : {}) };
     if (opts.beforeReady) {
       await guest.waitFor(/guest: arena attached/, opts.readyTimeoutMs ?? 40_000);
       await opts.beforeReady(base);
@@ -95,6 +99,8 @@ export async function startVm(opts: { sizeMiB?: number; beforeReady?: (vm: Omit<
           await g.waitFor(/ISTHMUS-GUEST-EXIT \d+/, 10_000).catch(() => {});
         }
         const exit = await g.stop(5000);
+        raw?.w.close();
+        raw?.r.close();
         node.close();
         rmSync(path, { force: true });
         return { console: g.output, exit };
@@ -106,6 +112,74 @@ export async function startVm(opts: { sizeMiB?: number; beforeReady?: (vm: Omit<
     rmSync(path, { force: true });
     throw err;
   }
+}
+
+export interface RawPair {
+  w: Writer;
+  r: Reader;
+  u8: Uint8Array;
+}
+
+/** Raw SPSC rings (type id 0) for payloads of any size: the guest echoes ping into pong. */
+function rawPair(t: isthmus.ArenaTransport): RawPair {
+  const params: RingParams = { kind: 'spsc', capacity: 64 * 1024, slots: 4, maxMessage: 8192, typeId: 0n };
+  const me = selfIdentity();
+  const make = (name: string, role: 'producer' | 'consumer') => {
+    let end: Writer | Reader | undefined;
+    const ok = t.create(name, regionSize(params), (r) => {
+      formatRing(r.buffer, r.byteOffset, params, me, BigInt(Date.now()) * 1_000_000n);
+      markReady(r.buffer, r.byteOffset);
+      end = Ring.open(r.buffer, r.byteOffset, r.byteLength, 0n).join(role, me, t.notifier);
+    });
+    if (!ok || !end) throw new Error(`${name} exists already`);
+    return end;
+  };
+  const w = make('vm.raw.pong', 'consumer') as Reader;
+  const p = make('vm.raw.ping', 'producer') as Writer;
+  return { w: p, r: w, u8: new Uint8Array(t.buffer) };
+}
+
+/**
+ * Host↔guest ping-pong on the raw rings with `payload`-byte messages, as bench/ipc's
+ * isthmus-ts-ts does: loan, fill, commit; spin on receive. Round-trip ns, sorted.
+ */
+export function rawPingPong(raw: RawPair, payload: number, iters: number, warmup: number, maxMs = 30_000): Float64Array {
+  const { w, r, u8 } = raw;
+  const src = new Uint8Array(payload);
+  const rtt = new Float64Array(iters);
+  const deadline = performance.now() + maxMs;
+  for (let i = 0; i < warmup + iters; i++) {
+    src[0] = i & 0xff;
+    const t0 = performance.now();
+    let off = w.loan(payload);
+    while (off < 0) {
+      if (performance.now() > deadline) throw new Error(`raw ping ${i}: vm.raw.ping stayed full`);
+      off = w.loan(payload);
+    }
+    u8.set(src, off);
+    w.commit(payload);
+    let q = r.receive();
+    while (q < 0) {
+      if (performance.now() > deadline) throw new Error(`raw ping ${i}: no echo from the guest`);
+      q = r.receive();
+    }
+    const t1 = performance.now();
+    if (r.length !== payload || u8[q] !== (i & 0xff)) throw new Error(`raw ping ${i}: echo of ${r.length} bytes starting ${u8[q]}, expected ${payload} starting ${i & 0xff}`);
+    r.release();
+    if (i >= warmup) rtt[i - warmup] = (t1 - t0) * 1e6;
+  }
+  return rtt.sort();
+}
+
+/** What one performance.now() read adds to a timed interval, in ns (median of back-to-back reads). */
+export function timerCostNs(): number {
+  const d = new Float64Array(20_001);
+  for (let i = 0; i < d.length; i++) {
+    const a = performance.now();
+    d[i] = performance.now() - a;
+  }
+  d.sort();
+  return d[d.length >> 1]! * 1e6;
 }
 
 /** Percentile of sorted numbers. */

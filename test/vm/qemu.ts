@@ -133,7 +133,7 @@ export function qemuArgs(o: GuestOptions): string[] {
   if (!kernel) throw new Error('no kernel: install linux-image-cloud-amd64 or set ISTHMUS_VM_KERNEL');
   const size = o.transport.directory.size;
   return [
-    '-accel', 'tcg', '-cpu', 'max', '-smp', '1,maxcpus=2', '-m', String(o.memMiB ?? 256),
+    '-accel', 'tcg', '-cpu', 'max', '-smp', process.env.ISTHMUS_VM_SMP ?? '1,maxcpus=2', '-m', String(o.memMiB ?? 256),
     '-nographic', '-vga', 'none', '-nic', 'none', '-no-reboot',
     '-kernel', kernel, '-initrd', o.initrd,
     '-append', `console=ttyS0 quiet panic=-1${o.append ? ' ' + o.append : ''}`,
