@@ -19,5 +19,7 @@ export { type Transport, type Region, checkName } from './transport.js';
 export { inproc, InprocTransport, type InprocOptions } from './transports/inproc.js';
 export { arena, ArenaTransport, ArenaDirectory, pollNotifier, type ArenaOptions, type PollOptions } from './transports/arena.js';
 export { shm, ShmTransport, defaultRoot, type ShmOptions } from './transports/shm.js';
+export { agent, AgentTransport, type AgentTransportOptions } from './transports/agent.js';
+export { connect, listen, NetTransport, Listener, NetError, parseNetUrl, type NetOptions, type ListenOptions, type NetStats, type NetAddress } from './transports/net.js';
 export { type Notifier, inProcessNotifier } from './ring/index.js';
 export { WasmHost, channelPath, type WasmChannel, type WasmModuleExports } from './wasm.js';

@@ -12,7 +12,9 @@ import { selfIdentity, type Identity } from './ring/index.js';
 import { openClient, openServer, type Client, type ClientOptions, type Handler, type Server, type ServeOptions } from './rpc.js';
 import { checkName, parseRegionName, type Transport } from './transport.js';
 import { arena } from './transports/arena.js';
+import { agent } from './transports/agent.js';
 import { inproc, InprocTransport } from './transports/inproc.js';
+import { connect } from './transports/net.js';
 import { shm, ShmTransport } from './transports/shm.js';
 
 export interface NodeOptions {
@@ -20,7 +22,9 @@ export interface NodeOptions {
    * Where regions live: a Transport object, or 'shm' (default: region files in `root`) or
    * 'inproc' (a fresh in-process arena; pass `inproc({ arena })` to share one with workers).
    */
-  transport?: Transport | 'shm' | 'inproc' | 'vm';
+  transport?: Transport | 'shm' | 'inproc' | 'vm' | 'agent' | `tcp://${string}` | `unix://${string}`;
+  /** Socket of the node agent for `transport: 'agent'` (docs/agent.md; default `$XDG_RUNTIME_DIR/isthmus/agent.sock`, else `/run/isthmus/agent.sock`). */
+  socket?: string;
   /** Runtime directory of the shm transport (default `$XDG_RUNTIME_DIR/isthmus`, else `/dev/shm/isthmus-<uid>`). */
   root?: string;
   /** Default policy for received messages that fail verify() (default 'dead-letter'). */
@@ -58,7 +62,8 @@ export class IsthmusNode {
 
   constructor(transport: Transport, opts: NodeOptions = {}) {
     this.transport = transport;
-    this.identity = selfIdentity();
+    // A transport may say who this process is to its peers (the agent: its pid there).
+    this.identity = (transport as { identity?: Identity }).identity ?? selfIdentity();
     this.dead = new DeadLetterWriter(() => this.ctx);
     this.ctx = {
       transport,
@@ -188,7 +193,9 @@ export async function node(opts: NodeOptions = {}): Promise<IsthmusNode> {
   let t: Transport;
   if (opts.transport === undefined || opts.transport === 'shm') t = await shm(opts.root !== undefined ? { root: opts.root } : {});
   else if (opts.transport === 'inproc') t = inproc();
+  else if (opts.transport === 'agent') t = await agent(opts.socket !== undefined ? { socket: opts.socket } : {});
   else if (opts.transport === 'vm') t = await arena({ path: opts.path ?? '', ...(opts.size !== undefined ? { size: opts.size } : {}) });
+  else if (typeof opts.transport === 'string') t = await connect(opts.transport); // tcp:// or unix:// (docs/net.md)
   else t = opts.transport;
   return new IsthmusNode(t, opts);
 }
