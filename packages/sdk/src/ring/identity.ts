@@ -37,7 +37,26 @@ export function selfIdentity(): Identity {
   return { ...self };
 }
 
+/**
+ * Judges participants that this process's /proc cannot see: ones in another pid namespace,
+ * whose slots hold pids as the node agent sees them (docs/ring.md §5, docs/agent.md).
+ * Returns true (alive) or false (dead) when it knows the identity, undefined otherwise
+ * (then /proc decides). Installed by the agent transport; must be fast (slow path only).
+ */
+export type LivenessHook = (pid: number, startTime: bigint) => boolean | undefined;
+const hooks = new Set<LivenessHook>();
+
+/** Adds a liveness hook; returns its removal. */
+export function addLivenessHook(hook: LivenessHook): () => void {
+  hooks.add(hook);
+  return () => void hooks.delete(hook);
+}
+
 export function isAlive(pid: number, startTime: bigint): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
+  for (const h of hooks) {
+    const r = h(pid, startTime);
+    if (r !== undefined) return r;
+  }
   return procStartTime(pid) === startTime;
 }
