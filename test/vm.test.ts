@@ -27,14 +27,15 @@ const CI = process.env.CI === 'true' || process.env.CI === '1';
 const MISSING = missingDependencies();
 const ATOMIC_N = 200_000;
 
-describe.skipIf(MISSING.length > 0 && !CI)('VM boundary: a QEMU guest over ivshmem', () => {
+const suite = (title: string, onHost: boolean, missing: string[]) => describe.skipIf(missing.length > 0 && !CI)(title, () => {
   let vm: Vm;
   let sub: isthmus.Subscriber<BookUpdate>;
   let atomics = { host: 0, word0: 0, word1: 0, ms: 0 };
 
   beforeAll(async () => {
-    if (MISSING.length > 0) throw new Error(`the VM tests need: ${MISSING.join('; ')}`);
+    if (missing.length > 0) throw new Error(`the VM tests need: ${missing.join('; ')}`);
     vm = await startVm({
+      onHost,
       beforeReady: ({ transport }) => {
         // Both sides increment words 0 (fetch_add) and 1 (cas loop) of vm.atomics; the
         // host keeps going until the guest has done its N, so the two overlap throughout.
@@ -67,9 +68,10 @@ describe.skipIf(MISSING.length > 0 && !CI)('VM boundary: a QEMU guest over ivshm
     expect(exit).toBe(0);
   }, 30_000);
 
-  it('the guest maps the ivshmem BAR, attaches to the arena and registers under QEMU’s identity', () => {
+  it('the guest maps the shared memory, attaches to the arena and registers under the identity the host gave it', () => {
     const pid = vm.guest.proc.pid!;
-    expect(vm.guest.output).toMatch(/guest: ivshmem \/sys\/bus\/pci\/devices\/[0-9a-f:.]+, BAR2 16777216 bytes/);
+    if (onHost) expect(vm.guest.output).toMatch(/guest: arena file \/dev\/shm\/\S+, 16777216 bytes/);
+    else expect(vm.guest.output).toMatch(/guest: ivshmem \/sys\/bus\/pci\/devices\/[0-9a-f:.]+, BAR2 16777216 bytes/);
     expect(vm.guest.output).toContain(`registering as host pid ${pid} `);
     expect(vm.guest.output).toMatch(/guest: golden book_full\.json encodes to book_full\.bin \(\d+ bytes\)/);
     const entries = vm.node.list();
@@ -131,7 +133,12 @@ describe.skipIf(MISSING.length > 0 && !CI)('VM boundary: a QEMU guest over ivshm
     const rtt = pingPong(vm.pub, sub, 2000, 200);
     const p50 = percentile(rtt, 0.5);
     const p99 = percentile(rtt, 0.99);
-    console.log(`host↔guest ping-pong round trip (SDK pub/sub, TCG guest): p50 ${(p50 / 1000).toFixed(2)} µs, p99 ${(p99 / 1000).toFixed(2)} µs over ${rtt.length} round trips`);
+    console.log(`${onHost ? 'host↔host-run guest' : 'host↔guest (TCG)'} ping-pong round trip (SDK pub/sub): p50 ${(p50 / 1000).toFixed(2)} µs, p99 ${(p99 / 1000).toFixed(2)} µs over ${rtt.length} round trips`);
     expect(rtt.length).toBe(2000);
   });
 });
+
+// The same C program as a plain host process mapping the arena file: the protocol and the
+// arena without the emulator (needs only gcc), then inside a real QEMU guest.
+suite('VM boundary, guest program on the host (no VM)', true, MISSING.filter((m) => m.startsWith('gcc')));
+suite('VM boundary: a QEMU guest over ivshmem', false, MISSING);

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import * as isthmus from '@isthmus/sdk';
 import { BookUpdate, Side } from '../../schemas/generated/ts/market.ts';
 import { formatRing, markReady, regionSize, Ring, selfIdentity, type Reader, type RingParams, type Writer } from '../../packages/sdk/dist/ring/index.js';
-import { buildInitramfs, ROOT } from './initramfs.ts';
-import { bootGuest, type Guest } from './qemu.ts';
+import { spawn } from 'node:child_process';
+import { buildGuestBinary, buildInitramfs, goldenDir, ROOT } from './initramfs.ts';
+import { bootGuest, Guest, procStartTime } from './qemu.ts';
 
 export const GOLDEN_BIN = new Uint8Array(readFileSync(join(ROOT, 'schemas/testdata/market/book_full.bin')));
 export const GOLDEN_VALUE = (JSON.parse(readFileSync(join(ROOT, 'schemas/testdata/market/book_full.json'), 'utf8')) as { value: GoldenValue }).value;
@@ -70,8 +71,10 @@ export interface Vm {
  * publisher, and boots the guest. `beforeReady` runs once the guest attached the arena
  * (the cross-boundary atomics check hooks in there).
  */
-export async function startVm(opts: { sizeMiB?: number; raw?: boolean; beforeReady?: (vm: Omit<Vm, 'shutdown'>) => void | Promise<void>; readyTimeoutMs?: number } = {}): Promise<Vm> {
-  const initrd = buildInitramfs();
+export async function startVm(opts: { sizeMiB?: number; raw?: boolean; onHost?: boolean; beforeReady?: (vm: Omit<Vm, 'shutdown'>) => void | Promise<void>; readyTimeoutMs?: number } = {}): Promise<Vm> {
+  // onHost: the same guest program as a plain host process mapping the arena file
+  // (--arena-file), no VM: the protocol without the emulator.
+  const initrd = opts.onHost ? '' : buildInitramfs();
   const path = `/dev/shm/isthmus-vm-${process.pid}-${Date.now()}.mem`;
   const node = await isthmus.node({ transport: 'vm', path, size: (opts.sizeMiB ?? 16) << 20, onInvalid: 'throw' });
   const transport = node.transport as isthmus.ArenaTransport;
@@ -83,7 +86,7 @@ export async function startVm(opts: { sizeMiB?: number; raw?: boolean; beforeRea
       transport.create('vm.atomics', 4096, () => {});
     }
     const raw = opts.raw ? rawPair(transport) : undefined;
-    guest = bootGuest({ transport, initrd });
+    guest = opts.onHost ? spawnOnHost(transport, path) : bootGuest({ transport, initrd });
     const base = { node, transport, guest, path, pub, ...(raw ? { raw } : {}) };
     if (opts.beforeReady) {
       await guest.waitFor(/guest: arena attached/, opts.readyTimeoutMs ?? 40_000);
@@ -112,6 +115,18 @@ export async function startVm(opts: { sizeMiB?: number; raw?: boolean; beforeRea
     rmSync(path, { force: true });
     throw err;
   }
+}
+
+/** Runs native/guest's binary on the host against the arena file, registered under its own identity. */
+function spawnOnHost(transport: isthmus.ArenaTransport, path: string): Guest {
+  const proc = spawn(buildGuestBinary(), ['--arena-file', path, '--golden', goldenDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guest = new Guest(proc);
+  const startTime = proc.pid === undefined ? null : procStartTime(proc.pid);
+  if (startTime === null) throw new Error('isthmus_guest did not start');
+  transport.setGuestIdentity({ pid: proc.pid!, uid: process.getuid?.() ?? 0, startTime });
+  // the host run has no /init to print the exit line
+  void guest.exited.then((code) => { guest.output += `ISTHMUS-GUEST-EXIT ${code}\n`; });
+  return guest;
 }
 
 export interface RawPair {

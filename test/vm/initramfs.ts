@@ -124,6 +124,16 @@ export function buildInitramfs(): string {
   return out;
 }
 
+/** The golden files the guest reads (/golden in the initramfs), in a host directory; returns it. */
+export function goldenDir(): string {
+  const dir = join(BUILD_DIR, 'golden');
+  mkdirSync(dir, { recursive: true });
+  const goldenJson = join(ROOT, 'schemas/testdata/market/book_full.json');
+  writeFileSync(join(dir, 'book_full.bin'), readFileSync(join(ROOT, 'schemas/testdata/market/book_full.bin')));
+  writeFileSync(join(dir, 'book_full.value.json'), JSON.stringify((JSON.parse(readFileSync(goldenJson, 'utf8')) as { value: unknown }).value));
+  return dir;
+}
+
 if (import.meta.filename === resolve(process.argv[1] ?? '')) {
   console.log(buildInitramfs());
 }

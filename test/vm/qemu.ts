@@ -25,7 +25,7 @@ import { BUSYBOX } from './initramfs.ts';
 export const QEMU = 'qemu-system-x86_64';
 
 /** Field 22 of /proc/<pid>/stat (docs/ring.md §5), or null when the process is gone. */
-function procStartTime(pid: number): bigint | null {
+export function procStartTime(pid: number): bigint | null {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f22 = text.slice(text.lastIndexOf(')') + 2).split(' ')[22 - 3];
@@ -86,7 +86,8 @@ export class Guest {
     };
     proc.stdout!.on('data', onData);
     proc.stderr!.on('data', onData);
-    this.exited = new Promise((resolve) => proc.on('exit', (code, sig) => {
+    // 'close': after the exit and after stdout/stderr ended, so the output is complete.
+    this.exited = new Promise((resolve) => proc.on('close', (code, sig) => {
       for (const l of this.listeners) l();
       resolve(code ?? sig ?? 'unknown');
     }));
