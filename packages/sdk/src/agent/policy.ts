@@ -82,7 +82,7 @@ export class Policy {
   static default(agentUid: number): Policy {
     const all = VERBS.map((v) => [v, ['*']] as const);
     const rule = (uid: number) => ({ match: { uid }, allow: Object.fromEntries(all), stat: true });
-    return Policy.parse({ rules: agentUid === 0 ? [rule(0)] : [rule(agentUid), rule(0)] }, `the default policy (uid ${agentUid} and root only)`);
+    return Policy.parse({ rules: agentUid === 0 ? [rule(0)] : [rule(agentUid), rule(0)] }, `(built in: only uid ${agentUid} and root; pass --policy FILE)`);
   }
 
   static load(path: string): Policy {

@@ -99,7 +99,7 @@ const key = (id: Identity) => `${id.pid}:${id.startTime}`;
 
 function groupsOf(pid: number, gid: number): number[] {
   try {
-    const m = /^Groups:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /^Groups:[ \t]*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     const g = m ? m[1]!.trim().split(/\s+/).filter(Boolean).map(Number) : [];
     return [...new Set([gid, ...g])];
   } catch {
@@ -133,6 +133,7 @@ export class Agent {
   /** Identities whose last connection closed (dead for ALIVE), oldest first; bounded. */
   private readonly gone = new Map<string, number>();
   private nextConn = 1;
+  private stopping = false;
   private nextToken = 1;
   private timer: NodeJS.Timeout | null = null;
   private readonly started = Date.now();
@@ -186,9 +187,11 @@ export class Agent {
         /* already gone */
       }
     }
-    for (const c of [...this.conns.values()]) c.sock.close();
+    this.stopping = true;
     for (const r of [...this.byToken.values()]) this.drop(r, 'agent shutdown');
-    this.log('info', `stopped: ${this.conns.size} peers, ${this.regions.size} regions left`);
+    const peers = this.conns.size;
+    for (const c of [...this.conns.values()]) c.sock.close();
+    this.log('info', `stopped: closed ${peers} connections; ${this.conns.size} peers, ${this.byToken.size} regions left`);
   }
 
   get regionCount(): number {
@@ -467,6 +470,7 @@ export class Agent {
 
   private onClose(c: Conn): void {
     this.conns.delete(c.id);
+    if (this.stopping) return;
     for (const name of [...c.pending]) {
       const reg = this.regions.get(name);
       if (reg && !reg.published) this.abortPending(c, reg);
