@@ -16,7 +16,7 @@
  * Writes bench/results/net.json (--quick: bench/results/tmp/net-quick.json):
  *   { "host": {...}, "results": [ { "system": "isthmus-tcp" | "isthmus-uds-stream",
  *     "scenario": "pingpong" | "throughput", "payload", "p50_ns", "p99_ns", "msgs_per_s" } ] }
- * `payload` is the message's byte size as sent (a BookUpdate without strings: 72 bytes, the
+ * `payload` is the message's byte size as sent (a BookUpdate without strings: 88 bytes, the
  * smallest message of the demo schema); throughput rows have no per-message latency (null).
  */
 import { spawn } from 'node:child_process';
