@@ -2,7 +2,7 @@
  * A synchronous connection to the node agent (docs/agent.md §2): one request at a time,
  * each waiting for its reply for at most `timeoutMs`. The agent transport uses it because
  * the Transport interface is synchronous (create/open/list/remove return values); the
- * round trip to a local agent is tens of microseconds, like the shm transport's
+ * round trip to a local agent is ~0.1 ms (measured: OPEN+map+RELEASE 0.13 ms on a busy 2-core box), like the shm transport's
  * synchronous file calls. The agent itself never blocks.
  */
 import { readlinkSync } from 'node:fs';
