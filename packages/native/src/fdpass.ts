@@ -61,6 +61,9 @@ function b(): FdpassBinding {
   return n as FdpassBinding;
 }
 
+/** Messages an FdSocket queues behind a full socket buffer before it closes the connection. */
+export const MAX_QUEUED = 4096;
+
 const READABLE = 1;
 const WRITABLE = 2;
 const DISCONNECT = 4;
@@ -162,6 +165,11 @@ export class FdSocket extends EventEmitter {
         this.#fail(err as Error);
         return false;
       }
+    }
+    if (this.#queue.length >= MAX_QUEUED) {
+      // The peer does not read: give up on it rather than buffer without bound.
+      this.#fail(Object.assign(new Error(`fd ${this.#fd}: the peer has not read ${MAX_QUEUED} queued messages; closing`), { code: 'ENOBUFS' }));
+      return false;
     }
     this.#queue.push({ data, fds });
     b().pollEvents(this.#poll!, true);

@@ -132,6 +132,8 @@ export class Agent {
   private readonly byToken = new Map<number, Reg>();
   /** Identities whose last connection closed (dead for ALIVE), oldest first; bounded. */
   private readonly gone = new Map<string, number>();
+  /** Dead identities with slots kept back (an MPSC claim the consumer has not recovered yet). */
+  private readonly leftover = new Set<string>();
   private nextConn = 1;
   private stopping = false;
   private nextToken = 1;
@@ -516,6 +518,7 @@ export class Agent {
     const ring = reg.ring;
     if (!ring) return 0;
     let n = 0;
+    let kept = 0;
     const head = Atomics.load(ring.i32, L.HEAD >> 2) >>> 0;
     for (let s = 1; s <= ring.slots; s++) {
       const o = L.slotOffset(s);
@@ -524,23 +527,30 @@ export class Agent {
       if (ring.kind === 'mpsc' && ring.dv.getUint32(o + L.S_ROLE, true) === L.ROLE_PRODUCER) {
         const len = ring.dv.getUint32(o + L.S_INTENT_LEN, true);
         const end = (ring.dv.getUint32(o + L.S_INTENT_POS, true) + len) >>> 0;
-        if (len !== 0 && ((head - end) | 0) < 0) continue;
+        if (len !== 0 && ((head - end) | 0) < 0) {
+          kept++;
+          continue;
+        }
       }
       if (ring.freeSlot(s)) n++;
     }
+    if (kept > 0) this.leftover.add(key(id));
     return n;
   }
 
   /** Samples every ring (rates, fill) and frees leftover slots of dead identities. */
   sample(): void {
     const now = Date.now();
+    // Dead identities whose MPSC claims were kept for the consumer are retried; one leaves
+    // the set after a pass that keeps nothing (freeSlotsOf adds it back when it keeps a slot).
+    const retry = [...this.leftover];
+    this.leftover.clear();
     for (const reg of this.byToken.values()) {
       const ring = reg.ring;
       if (!ring || !reg.published) continue;
-      for (const k of this.gone.keys()) {
+      for (const k of retry) {
         const [pid, st] = k.split(':');
-        const n = this.freeSlotsOf(reg, { pid: Number(pid), startTime: BigInt(st!) });
-        this.counters.freedSlots += n;
+        this.counters.freedSlots += this.freeSlotsOf(reg, { pid: Number(pid), startTime: BigInt(st!) });
       }
       const tail = Atomics.load(ring.i32, L.TAIL >> 2) >>> 0;
       const seq = Atomics.load(ring.i32, L.SEQ >> 2) >>> 0;
