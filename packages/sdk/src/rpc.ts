@@ -10,13 +10,17 @@
  * A slot changes hands when a client leaves and another joins. The server caches one
  * response writer per slot together with the slot holder's (pid, start time), re-reads
  * those two words from the slot table for each request, and reopens the response ring
- * when they changed.
+ * when they changed or when the cached ring's state is no longer ready: a closing client
+ * marks its response ring closed before it frees its request slot, which tells apart two
+ * clients of one process that hold the same slot one after the other.
  */
 import type { MessageCore } from '@isthmus/runtime';
 import { utf8Decode, utf8Length, utf8Write } from '@isthmus/runtime';
 import { Channel, Inbox, acquireRing, awaitRing, held, openRing, slotIdentity, wakeData, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
 import { ClosedError, InvalidMessageError, IsthmusError, OverloadedError, PeerDeadError, RejectedError, TimeoutError } from './errors.js';
-import { RingError, type Reader, type Ring, type Writer } from './ring/index.js';
+import { RingError, markClosed, ringLayout, type Reader, type Ring, type Writer } from './ring/index.js';
+
+const RING_READY = ringLayout.STATE_READY;
 import type { Region } from './transport.js';
 import { regionNames } from './transport.js';
 
@@ -68,6 +72,8 @@ export interface CallOptions {
 
 interface Responder {
   j: Joined<Writer>;
+  /** The response ring's `state` word (docs/ring.md §1.1, offset 12). */
+  state: Int32Array;
   pid: number;
   st0: number;
   st1: number;
@@ -138,7 +144,9 @@ export class Server<Req extends MessageCore, Res extends MessageCore> extends Ch
     const id = this.idScratch;
     const pid = slotIdentity(this.j.ring, this.i32, slot, id);
     let r = this.responders.get(slot);
-    if (r && r.pid === pid && r.st0 === id[0] && r.st1 === id[1]) return r;
+    // Same holder identity and its ring still open (a client marks its ring closed before
+    // leaving the slot, so a new client of the same process is told apart).
+    if (r && r.pid === pid && r.st0 === id[0] && r.st1 === id[1] && Atomics.load(r.state, 0) === RING_READY) return r;
     if (r) {
       this.responders.delete(slot);
       r.j.end.close();
@@ -162,7 +170,7 @@ export class Server<Req extends MessageCore, Res extends MessageCore> extends Ch
     }
     try {
       const w = o.ring.join('producer', this.ctx.identity, this.ctx.transport.notifier);
-      r = { j: { region: o.region, ring: o.ring, end: w, created: false }, pid, st0: id[0]!, st1: id[1]! };
+      r = { j: { region: o.region, ring: o.ring, end: w, created: false }, pid, st0: id[0]!, st1: id[1]!, state: new Int32Array(o.region.buffer, o.region.byteOffset + ringLayout.H_STATE, 1) };
     } catch {
       o.region.close();
       return null;
@@ -503,6 +511,9 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
     this._closed = true;
     this.abort();
     this.failAll(() => new ClosedError(this.name));
+    // Closed (state 2) before the request slot is freed: a server that cached this ring for
+    // the slot sees it is gone even when the next holder of the slot is this same process.
+    markClosed(this.resp.region.buffer, this.resp.region.byteOffset);
     this.req.end.close();
     this.req.region.close();
     this.ctx.transport.remove(this.resp.region.name, this.resp.region);

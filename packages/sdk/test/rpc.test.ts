@@ -59,6 +59,22 @@ describe('request/response across processes', () => {
     }
   });
 
+  it('a client that replaces a closed one in the same process (same slot) gets its own answers', async () => {
+    const t = await setup('normal');
+    try {
+      const ask = (c: typeof t.client, seq: bigint) => c.call((req) => { req.side = 1; req.seq = seq; }, { timeoutMs: 2000 });
+      expect((await ask(t.client, 1n)).seq).toBe(2n);
+      t.client.close();
+      // The new client takes the freed slot: same pid and start time as the old holder.
+      const again = await t.node.client('pricer', BookUpdate, BookUpdate, { waitMs: 5000 });
+      expect((await ask(again, 3n)).seq).toBe(6n);
+      expect((await ask(again, 4n)).seq).toBe(8n);
+      again.close();
+    } finally {
+      t.done();
+    }
+  });
+
   it('TimeoutError when the server answers too late; the late answer is dropped, later calls work', async () => {
     const t = await setup('normal');
     try {
