@@ -4,6 +4,7 @@
  *
  *   isthmus compile <schema.isthmus>... --emit ts,c,json,wasm-gc,... [--out DIR]
  *   isthmus check <old.isthmus> <new.isthmus>
+ *   isthmus agent | stat | listen ...   (run by @isthmus/sdk: docs/agent.md, docs/net.md)
  *
  * Exit codes: 0 success, 1 schema errors or breaking changes, 2 usage errors. All output
  * is computed before anything is written, so a failed run writes nothing.
@@ -18,10 +19,28 @@ import type { EmittedFile } from './emit/common.js';
 
 const USAGE = `usage:
   isthmus compile <schema.isthmus>... --emit <${Object.keys(EMITTERS).join('|')}>[,...] [--out DIR]
-  isthmus check <old.isthmus> <new.isthmus>`;
+  isthmus check <old.isthmus> <new.isthmus>
+  isthmus agent [--socket PATH] [--policy FILE] [--metrics ADDR]   the node agent (docs/agent.md)
+  isthmus stat [--socket PATH] [--json]                             the agent's channels and counters
+  isthmus listen [--port N | --path P] [--root DIR]                 serve shm channels over TCP/Unix (docs/net.md)`;
 
-export function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): number {
+/** Subcommands that live in @isthmus/sdk (an optional peer: the compiler works without it). */
+const SDK_COMMANDS = new Set(['agent', 'stat', 'listen']);
+
+async function sdkCommand(cmd: string, argv: string[], err: (s: string) => void): Promise<number> {
+  let mod: { SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> };
+  try {
+    mod = (await import('@isthmus/sdk/cli' as string)) as typeof mod;
+  } catch (e) {
+    err(`isthmus ${cmd} needs @isthmus/sdk (npm install @isthmus/sdk): ${(e as Error).message.split('\n')[0]}\n`);
+    return 2;
+  }
+  return mod.SUBCOMMANDS[cmd]!(argv);
+}
+
+export function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): number | Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && SDK_COMMANDS.has(cmd)) return sdkCommand(cmd, rest, io.err);
   if (cmd === 'compile') return compile(rest, io);
   if (cmd === 'check') return check(rest, io);
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -105,4 +124,8 @@ function check(args: string[], io: { out: (s: string) => void; err: (s: string) 
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/isthmus')) process.exitCode = main(process.argv.slice(2));
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/isthmus')) {
+  const code = main(process.argv.slice(2));
+  if (typeof code === 'number') process.exitCode = code;
+  else process.exit(await code);
+}

@@ -49,3 +49,31 @@ describe('isthmus CLI', () => {
     expect(run('compile', 'x.isthmus', '--emit', 'cobol').stderr).toContain("unknown emitter 'cobol'");
   });
 });
+
+describe('isthmus agent | stat | listen (run by @isthmus/sdk)', () => {
+  it('starts the agent, reports its channels with stat, and stops on SIGTERM leaving no socket', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-cli-agent-'));
+    const sock = join(dir, 'agent.sock');
+    const agent = spawn(process.execPath, [CLI, 'agent', '--socket', sock], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(existsSync(sock)).toBe(true);
+      const stat = run('stat', '--socket', sock, '--json');
+      expect(stat.stderr).toBe('');
+      expect(stat.status).toBe(0);
+      expect(JSON.parse(stat.stdout)).toHaveProperty('channels');
+    } finally {
+      agent.kill('SIGTERM');
+      const code = await new Promise((r) => agent.on('exit', r));
+      expect(code).toBe(0);
+    }
+    expect(existsSync(sock)).toBe(false);
+  });
+
+  it('gives usage errors with the bad value (exit 2)', () => {
+    const r = run('listen', '--port', 'abc');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--port must be an integer in [0, 65535], is "abc"');
+  });
+});
