@@ -8,6 +8,8 @@
  *   raw_atomics pingpong   <payload> <iters> <warmup> <cpuA> <cpuB>
  *   raw_atomics throughput <payload> <msgs>  <capacity> <cpuA> <cpuB>
  *   raw_atomics wakeup     <iters>   <cpuA> <cpuB>
+ *   raw_atomics memcpy     <payload> <iters> <cpuA>      (one process: memcpy bandwidth)
+ *   raw_atomics exec <cmd> [args...]   runs cmd, then prints {"child_cpu_ns"} (wait4 rusage)
  *
  * cpuA/cpuB: the cores the parent/child pin themselves to (-1: no pinning).
  * Prints one JSON object on stdout:
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +48,14 @@ static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* user + system CPU time of this process (RUSAGE_SELF) or of its waited-for children. */
+static uint64_t cpu_ns(int who) {
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
 static void pin(int cpu) {
@@ -74,12 +85,13 @@ static uint64_t pct(const uint64_t *s, size_t n, double q) {
     return s[i];
 }
 
-static void print_latency(uint64_t *s, size_t n, uint64_t timer_ns) {
+/* cpu: CPU time of both processes (self + the waited child), msgs: messages it covers. */
+static void print_latency(uint64_t *s, size_t n, uint64_t timer_ns, uint64_t cpu, size_t msgs) {
     qsort(s, n, sizeof *s, cmp_u64);
-    printf("{\"p50_ns\":%llu,\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"samples\":%zu,\"timer_ns\":%llu}\n",
+    printf("{\"p50_ns\":%llu,\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"samples\":%zu,\"timer_ns\":%llu,\"cpu_ns\":%llu,\"cpu_msgs\":%zu}\n",
            (unsigned long long)pct(s, n, 0.50), (unsigned long long)pct(s, n, 0.99),
            (unsigned long long)pct(s, n, 0.999), (unsigned long long)s[n - 1], n,
-           (unsigned long long)timer_ns);
+           (unsigned long long)timer_ns, (unsigned long long)cpu, msgs);
 }
 
 /* The cost one timed interval includes for the clock itself: the median of 20 001
@@ -154,7 +166,7 @@ static int pingpong(size_t payload, size_t iters, size_t warmup, int cpu_a, int 
     }
     (void)sink;
     wait_child(pid);
-    print_latency(samples, iters, timer);
+    print_latency(samples, iters, timer, cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN), total);
     return 0;
 }
 
@@ -219,8 +231,9 @@ static int throughput(size_t payload, size_t msgs, size_t capacity, int cpu_a, i
     wait_child(pid);
     double secs = (double)(t_last - t_first) / 1e9;
     double rate = secs > 0 ? (double)(msgs - 1 - msgs / 10) / secs : 0;
-    printf("{\"msgs_per_s\":%.0f,\"gb_per_s\":%.4f,\"msgs\":%zu,\"check\":%llu}\n", rate,
-           rate * (double)payload / 1e9, msgs, (unsigned long long)(sum & 0xffff));
+    printf("{\"msgs_per_s\":%.0f,\"gb_per_s\":%.4f,\"msgs\":%zu,\"check\":%llu,\"cpu_ns\":%llu,\"cpu_msgs\":%zu}\n", rate,
+           rate * (double)payload / 1e9, msgs, (unsigned long long)(sum & 0xffff),
+           (unsigned long long)(cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN)), msgs);
     return 0;
 }
 
@@ -274,11 +287,70 @@ static int wakeup(size_t iters, int cpu_a, int cpu_b) {
         while (atomic_load(done) != i) sched_yield();
     }
     wait_child(pid);
-    print_latency(samples, iters, 0);
+    print_latency(samples, iters, 0, cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN), iters);
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------
+ * memcpy: the bandwidth floor of moving the payload once: one process, no IPC, one
+ * malloc'd source and destination of `payload` bytes, `iters` memcpys (one "message" =
+ * one memcpy; buffers that fit in cache stay there, as in the ping-pong). The latency
+ * fields are the time of one copy (measured per batch of 64 below 64 KiB, where the clock
+ * costs more than the copy); the rate is copies per second over the whole loop.
+ * ------------------------------------------------------------------------------- */
+static int memcpy_bench(size_t payload, size_t iters, int cpu) {
+    pin(cpu);
+    size_t n = payload ? payload : 1;
+    uint8_t *src = malloc(n), *dst = malloc(n);
+    for (size_t k = 0; k < n; k++) src[k] = (uint8_t)k;
+    memset(dst, 0, n);
+    size_t batch = payload < 65536 ? 64 : 1;
+    size_t rounds = iters / batch ? iters / batch : 1;
+    uint64_t *samples = malloc(rounds * sizeof *samples);
+    uint64_t timer = timer_cost();
+    uint64_t c0 = cpu_ns(RUSAGE_SELF), t_start = now_ns();
+    for (size_t r = 0; r < rounds; r++) {
+        uint64_t t0 = now_ns();
+        for (size_t b = 0; b < batch; b++) {
+            src[0] = (uint8_t)(r + b);
+            memcpy(dst, src, payload);
+            __asm__ __volatile__("" : : "r"(dst) : "memory");
+        }
+        uint64_t dt = now_ns() - t0;
+        samples[r] = (dt > timer ? dt - timer : 0) / batch;
+    }
+    uint64_t secs_ns = now_ns() - t_start, c1 = cpu_ns(RUSAGE_SELF);
+    double rate = (double)(rounds * batch) / ((double)secs_ns / 1e9);
+    qsort(samples, rounds, sizeof *samples, cmp_u64);
+    printf("{\"p50_ns\":%llu,\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu,\"samples\":%zu,\"timer_ns\":%llu,"
+           "\"msgs_per_s\":%.0f,\"gb_per_s\":%.4f,\"cpu_ns\":%llu,\"cpu_msgs\":%zu,\"check\":%u}\n",
+           (unsigned long long)pct(samples, rounds, 0.5), (unsigned long long)pct(samples, rounds, 0.99),
+           (unsigned long long)pct(samples, rounds, 0.999), (unsigned long long)samples[rounds - 1], rounds,
+           (unsigned long long)timer, rate, rate * (double)payload / 1e9, (unsigned long long)(c1 - c0),
+           rounds * batch, dst[n - 1]);
+    return 0;
+}
+
+/* exec: runs a command (the C ring tool) and reports its CPU time from wait4, so a peer
+ * written by others is measured without touching its source. */
+static int exec_wrapped(char **argv) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); return 2; }
+    if (pid == 0) { execvp(argv[0], argv); perror("execvp"); _exit(127); }
+    int st;
+    struct rusage ru;
+    if (wait4(pid, &st, 0, &ru) < 0) { perror("wait4"); return 2; }
+    uint64_t cpu = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ull +
+                   (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
+    printf("{\"child_cpu_ns\":%llu}\n", (unsigned long long)cpu);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "exec") == 0) return exec_wrapped(argv + 2);
+    if (argc >= 5 && strcmp(argv[1], "memcpy") == 0)
+        return memcpy_bench(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), atoi(argv[4]));
     if (argc >= 7 && strcmp(argv[1], "pingpong") == 0)
         return pingpong(strtoull(argv[2], 0, 10), strtoull(argv[3], 0, 10), strtoull(argv[4], 0, 10),
                         atoi(argv[5]), atoi(argv[6]));
