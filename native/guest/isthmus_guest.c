@@ -17,7 +17,12 @@
  *     /golden/book_full.bin and the fields equal book_full.json, prints `golden from host
  *     OK`, and publishes its own encoding of /golden/book_full.value.json on vm.g2h;
  *   - instrument_id == 0xffffffff: stop (leave every ring, print `guest done`, exit 0);
+ *   - instrument_id == 0xfffffffe (hostile): first an INVALID message on vm.g2h (the same
+ *     bytes with seq + 1000000 but side = 99, not a value of enum market.Side: a host
+ *     subscriber's verify() fails with BAD_ENUM and dead-letters it), then the normal echo;
  *   - otherwise echo-transform: the same bytes with seq + 1000000 on vm.g2h.
+ * This is the peer contract of test/boundaries.test.ts (test/boundaries/peer.ts implements
+ * it in TypeScript for the other boundaries). The channel prefix is fixed: "vm".
  * For each request on vm.rpc~req: the response is the request with seq + 1 and
  * instrument_id + 1; instrument_id 0 gets an error response ("instrument 0 rejected").
  *
@@ -58,6 +63,8 @@
 
 #define GOLDEN_SEQ UINT64_C(9007199254740993)
 #define STOP_INSTRUMENT 0xffffffffu
+#define HOSTILE_INSTRUMENT 0xfffffffeu
+#define BAD_SIDE 99u
 #define TRANSFORM_DELTA 1000000u
 #define PUB_CAPACITY (64u * 1024u)
 #define REQ_CAPACITY (64u * 1024u)
@@ -409,7 +416,7 @@ int main(int argc, char **argv) {
   LOG("READY: subscribed to vm.h2g (slot %u), publishing vm.g2h (slot %u), serving vm.rpc (slot %u)", h2g.slot, g2h.slot, req.slot);
 
   /* 5. the loop: poll both inbound rings, back off when both are empty */
-  uint64_t echoed = 0, served = 0, golden = 0;
+  uint64_t echoed = 0, served = 0, golden = 0, hostile = 0;
   int stop = 0;
   for (int64_t since = 0; !stop;) {
     int busy = 0;
@@ -437,6 +444,16 @@ int main(int argc, char **argv) {
           DIE("encode into the ring: %s at %s", isthmus_error_code_name(e.code), e.path);
         if ((rc = isthmus_ring_commit(&g2h, (uint32_t)n, 0, 0)) != 0) DIE("commit: %s", strerror(-rc));
       } else {
+        if (in->instrument_id == HOSTILE_INSTRUMENT) {
+          /* the hostile extension: an invalid message (bad enum value) before the echo */
+          unsigned char *p = loan_wait(&g2h, rec.len);
+          if (!p) DIE("vm.g2h full for 1 s (no host subscriber reading?)");
+          memcpy(p, rec.payload, rec.len);
+          ((market_BookUpdate *)(p + 16))->seq = in->seq + TRANSFORM_DELTA;
+          ((market_BookUpdate *)(p + 16))->side = (market_Side)BAD_SIDE;
+          if ((rc = isthmus_ring_commit(&g2h, rec.len, 0, 0)) != 0) DIE("commit: %s", strerror(-rc));
+          hostile++;
+        }
         unsigned char *p = loan_wait(&g2h, rec.len);
         if (!p) DIE("vm.g2h full for 1 s (no host subscriber reading?)");
         memcpy(p, rec.payload, rec.len);
@@ -475,6 +492,6 @@ int main(int argc, char **argv) {
   isthmus_ring_leave(&req);
   if (raw) { isthmus_ring_leave(&ping); isthmus_ring_leave(&pong); }
   for (uint32_t s = 0; s <= MAX_CLIENTS; s++) if (responders[s].open) isthmus_ring_leave(&responders[s].ring);
-  LOG("done: %" PRIu64 " golden, %" PRIu64 " echoed, %" PRIu64 " requests served", golden, echoed, served);
+  LOG("done: %" PRIu64 " golden, %" PRIu64 " echoed, %" PRIu64 " requests served, %" PRIu64 " hostile", golden, echoed, served, hostile);
   return 0;
 }
