@@ -19,7 +19,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as isthmus from '@isthmus/sdk';
 import { BookUpdate } from '../schemas/generated/ts/market.ts';
-import { BOUNDARIES, type Started } from './boundaries/boundaries.ts';
+import { BOUNDARIES, handshake, type Started } from './boundaries/boundaries.ts';
 import { BAD_SIDE, fillSmall, HOSTILE_INSTRUMENT, PREFIX, PUB_OPTIONS, STOP_INSTRUMENT, TRANSFORM_DELTA } from './boundaries/contract.ts';
 import * as vmHost from './vm/host.ts';
 
@@ -31,9 +31,6 @@ export interface OneApiOptions {
   /** Messages streamed out and back. */
   n?: number;
 }
-
-/** Marks the messages of the join handshake (sync) below. */
-const SYNC_BASE = 1n << 40n;
 
 /**
  * The host side of the contract. Everything here is the plain channel API of `node`;
@@ -50,28 +47,8 @@ export async function oneApi(node: isthmus.IsthmusNode, opts: OneApiOptions = {}
   sub.on('invalid', (e: { code: string; path: string }) => invalid.push(e));
   const send = async (seq: bigint, instrument: number) => pub.sendAsync((m) => fillSmall(m, seq, instrument), { timeoutMs: 10_000 });
   try {
-    // 1. Joins. The peer subscribed to h2g before it said READY; our g2h join may reach
-    // its side later (tcp: one roles scan), and until then its echoes go nowhere. So: ping
-    // until one echo comes back, then a fence whose echo ends the handshake.
-    const t0 = Date.now();
-    while (pub.subscribers() === 0) {
-      if (Date.now() - t0 > 10_000) throw new Error(`${p}.h2g: no subscriber within 10 s`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    for (let k = 0n; ; k++) {
-      if (Date.now() - t0 > 20_000) throw new Error(`${p}.g2h: no echo of the handshake within 20 s`);
-      await send(SYNC_BASE + k, 7);
-      const m = await sub.receive(20);
-      if (m !== null) break;
-    }
-    const FENCE = SYNC_BASE * 2n;
-    await send(FENCE, 7);
-    for (;;) {
-      const m = await sub.receive(10_000);
-      expect(m, 'the fence echo').not.toBeNull();
-      expect(m!.seq >= SYNC_BASE + TRANSFORM_DELTA).toBe(true);
-      if (m!.seq === FENCE + TRANSFORM_DELTA) break;
-    }
+    // 1. Both joins reached the other side (see handshake()).
+    await handshake(pub, sub);
 
     // 2. A stream out and back: in order, each transformed, at most 32 in flight.
     let next = 0;

@@ -27,7 +27,8 @@ import * as isthmus from '@isthmus/sdk';
 import { FIXTURES, NODE, ROOT, tempRoot } from '../../packages/sdk/test/helpers.ts';
 import { startVm } from '../vm/host.ts';
 import { Guest, missingDependencies } from '../vm/qemu.ts';
-import { PREFIX } from './contract.ts';
+import type { BookUpdate } from '../../schemas/generated/ts/market.ts';
+import { fillSmall, PREFIX, TRANSFORM_DELTA } from './contract.ts';
 
 const PEER = join(ROOT, 'test/boundaries/peer.ts');
 const ENTER = join(ROOT, 'test/container/enter.sh');
@@ -219,3 +220,38 @@ export const BOUNDARIES: Boundary[] = [
     },
   },
 ];
+
+/** Marks the messages of the join handshake. */
+const SYNC_BASE = 1n << 40n;
+
+/**
+ * Waits until both joins reached the other side: the peer's subscriber on `pub`'s channel
+ * (`pub.subscribers()`), and ours on the echo channel at the peer's publisher (on shm that
+ * is at once; over tcp one roles scan later, and until then the peer's echoes go nowhere).
+ * Pings until one echo comes back, then sends a fence and drops echoes up to the fence's:
+ * afterwards `sub` holds nothing and every message sent is echoed.
+ */
+export async function handshake(pub: isthmus.Publisher<BookUpdate>, sub: isthmus.Subscriber<BookUpdate>, timeoutMs = 20_000): Promise<void> {
+  const t0 = Date.now();
+  const late = (what: string) => {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`${what} within ${timeoutMs} ms`);
+  };
+  const send = (seq: bigint) => pub.sendAsync((m) => fillSmall(m, seq, 7), { timeoutMs });
+  while (pub.subscribers() === 0) {
+    late(`${pub.name}: no subscriber`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  for (let k = 0n; ; k++) {
+    late(`${sub.name}: no echo of the handshake`);
+    await send(SYNC_BASE + k);
+    if ((await sub.receive(20)) !== null) break;
+  }
+  const fence = SYNC_BASE * 2n;
+  await send(fence);
+  for (;;) {
+    const m = await sub.receive(timeoutMs);
+    if (m === null) throw new Error(`${sub.name}: no echo of the handshake's fence within ${timeoutMs} ms`);
+    if (m.seq < SYNC_BASE + TRANSFORM_DELTA) throw new Error(`${sub.name}: unexpected seq ${m.seq} during the handshake`);
+    if (m.seq === fence + TRANSFORM_DELTA) return;
+  }
+}
