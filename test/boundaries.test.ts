@@ -134,7 +134,10 @@ describe('one API across boundaries', () => {
       if (missing.length > 0) throw new Error(`the ${b.name} boundary needs: ${missing.join('; ')}`);
       const s = (started = await b.start());
       expect(s.peer.output).toMatch(b.peerShows);
-      await oneApi(s.node);
+      await oneApi(s.node).catch((err: Error) => {
+        err.message += `\nthe peer's console:\n${s.peer.output}`;
+        throw err;
+      });
       started = undefined;
       const { exit, output } = await s.stop();
       expect(output).toMatch(/(guest|peer): done: .*\b1 hostile\b/);
