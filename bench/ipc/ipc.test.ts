@@ -146,3 +146,72 @@ describe('isthmus_ringtool --spin', () => {
     }
   });
 });
+
+describe('payload sweep machinery', () => {
+  it('builds BookUpdate payloads of exactly the requested size that verify', async () => {
+    const { bookBytes } = await import('./message.ts');
+    const market = await import('../../schemas/generated/ts/market.ts');
+    const ref = await bookBytes(424);
+    expect(ref.kind).toBe('book');
+    expect(ref.levels).toBe(10); // the 5 + 5 reference book
+    for (const n of [64, 256, 4096, 65536]) {
+      const b = await bookBytes(n);
+      expect(b.bytes.length).toBe(n);
+      if (b.kind === 'book') expect(market.BookUpdate.verify(b.bytes.subarray(0, b.encoded))).toBeNull();
+    }
+    expect((await bookBytes(64)).kind).toBe('raw');
+  });
+
+  it('memcpy reference and the exec CPU wrapper', () => {
+    const bin = resolve(here, 'build', 'raw_atomics-test');
+    const m = runJson(bin, ['memcpy', '4096', '10000', '-1']);
+    expect(m.msgs_per_s).toBeGreaterThan(0);
+    expect(m.cpu_msgs).toBe(Math.floor(10000 / 64) * 64); // batches of 64 copies below 64 KiB
+    const w = runJson(bin, ['exec', bin, 'memcpy', '64', '1000', '-1']);
+    expect(w.child_cpu_ns).toBeGreaterThanOrEqual(0);
+  });
+
+  it('plots: a log-log SVG with one line per system', async () => {
+    const { series, svgChart } = await import('./plot.ts');
+    const rows = [64, 4096].flatMap((payload) => [
+      { system: 'isthmus-ts-ts', scenario: 'pingpong', payload, p50_ns: 300, gb_per_s: null },
+      { system: 'uds-json', scenario: 'pingpong', payload, p50_ns: 30000, gb_per_s: null },
+    ]);
+    const s = series(rows, 'pingpong', 'p50_ns');
+    expect(s.map((x) => x.name)).toEqual(['isthmus-ts-ts', 'uds-json']);
+    const svg = svgChart('t', 'sub', 'p50', 'ns', s);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect((svg.match(/<polyline/g) ?? []).length).toBe(2);
+  });
+});
+
+describe('more Node peers', () => {
+  const peer = resolve(here, 'peer.ts');
+  const root = resolve(here, '..', '..');
+  const opts = (o: object): string => JSON.stringify({ payload: 1024, iters: 300, warmup: 30, cpuA: -1, cpuB: -1, capacity: 65536, cpuFile: `/tmp/isthmus-ipc-test-cpu-${process.pid}`, ...o });
+  const have = (m: string): boolean => existsSync(resolve(root, 'node_modules', m));
+  const sdk = ['packages/sdk/dist/ring/index.js', 'packages/native/dist/index.js'].every((p) => existsSync(resolve(root, p)));
+  const cases: [string, boolean][] = [
+    ['worker-threads', true], ['tcp-json', true], ['uds-flatbuffers', spawnSync('flatc', ['--version']).status === 0 || existsSync(resolve(root, 'bench/.gen/js/market_generated.js'))],
+    ['zeromq-ipc', have('zeromq')], ['isthmus-ts-as', sdk],
+  ];
+  const wasm = resolve(root, 'bench/peers/as/build/echo.wasm');
+  const ensureWasm = (): void => {
+    if (existsSync(wasm)) return;
+    mkdirSync(dirname(wasm), { recursive: true });
+    const r = spawnSync(process.execPath, [resolve(root, 'node_modules/assemblyscript/bin/asc.js'), resolve(root, 'bench/peers/as/echo.ts'), '-o', wasm, '--enable', 'threads', '-O3', '--runtime', 'incremental'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  };
+  for (const [system, ok] of cases) {
+    (ok || process.env.CI === 'true' ? it : it.skip)(`${system}: ping-pong and throughput report latency, rate and CPU`, () => {
+      if (system === 'isthmus-ts-as') ensureWasm();
+      const p = runJson(process.execPath, [peer, system, 'pingpong', 'a', opts({ wasm: resolve(root, 'bench/peers/as/build/echo.wasm') })]);
+      expect(p.samples).toBe(300);
+      expect(p.cpu_ns).toBeGreaterThan(0);
+      expect(p.cpu_msgs).toBe(330);
+      const t = runJson(process.execPath, [peer, system, 'throughput', 'a', opts({ iters: 2000, wasm: resolve(root, 'bench/peers/as/build/echo.wasm') })]);
+      expect(t.msgs).toBe(2000);
+      expect(t.msgs_per_s).toBeGreaterThan(0);
+    });
+  }
+});
