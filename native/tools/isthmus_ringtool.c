@@ -132,14 +132,16 @@ static void spin_once(uint32_t *polls, int64_t *since, const char *what) {
   else if (t - *since > WAIT_NS) die(what, -ETIMEDOUT);
 }
 
-static void send_one(isthmus_ring *r, uint32_t n, uint64_t i) {
+/* Writes one message: the pattern of message i, or (echo != NULL) a copy of echo's n bytes. */
+static void send_msg(isthmus_ring *r, uint32_t n, uint64_t i, const unsigned char *echo) {
   uint32_t polls = 0;
   int64_t since = 0;
   for (;;) {
     int rc;
     unsigned char *p = isthmus_ring_loan(r, n, &rc);
     if (p) {
-      fill(p, n, i);
+      if (echo) memcpy(p, echo, n);
+      else fill(p, n, i);
       rc = isthmus_ring_commit(r, n, 0, 0);
       if (rc) die("commit", rc);
       return;
@@ -149,6 +151,8 @@ static void send_one(isthmus_ring *r, uint32_t n, uint64_t i) {
     if (isthmus_ring_wait_space(r, n, WAIT_NS) != 0) die("wait for space", -ETIMEDOUT);
   }
 }
+
+static void send_one(isthmus_ring *r, uint32_t n, uint64_t i) { send_msg(r, n, i, NULL); }
 
 static void recv_one(isthmus_ring *r, isthmus_record *rec) {
   uint32_t polls = 0;
@@ -254,10 +258,12 @@ int main(int argc, char **argv) {
         if (i >= warm) samples[i - warm] = (now_ns() - t0) / 2;
         isthmus_ring_release(in); /* before the next send, outside the timed round trip */
       } else {
+        /* The echo reads the whole request and writes it into the reply, as the raw-C and
+         * TypeScript pong sides do (bench/ipc), so every system moves the same bytes. */
         recv_one(in, &rec);
         uint64_t seq;
         memcpy(&seq, rec.payload, 8);
-        send_one(out, n, seq);
+        send_msg(out, rec.len, seq, rec.payload);
         /* released after the reply is out: the head store (seq_cst) is off the round trip */
         isthmus_ring_release(in);
       }
