@@ -193,13 +193,16 @@ async function startNats(): Promise<void> {
   const port = await new Promise<number>((res) => {
     const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
   });
-  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // The default max_payload is 1 MiB; the sweep goes to 4 MiB (+ the message envelope).
+  const conf = `/tmp/isthmus-bench-nats-${process.pid}.conf`;
+  writeFileSync(conf, `max_payload: ${8 << 20}\n`);
+  const child = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-c', conf], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     const ok = await new Promise<boolean>((res) => { const c = connect(port, '127.0.0.1', () => { c.end(); res(true); }); c.on('error', () => res(false)); });
     if (ok) break;
     await sleep(50);
   }
-  nats = { url: `127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+  nats = { url: `127.0.0.1:${port}`, pid: child.pid!, stop: () => { child.kill('SIGTERM'); try { unlinkSync(conf); } catch { /* gone */ } } };
 }
 /** utime + stime of a live process, ns (/proc/<pid>/stat fields 14 and 15, clock ticks of 10 ms... USER_HZ). */
 function procCpuNs(pid: number): number {
