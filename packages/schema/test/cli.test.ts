@@ -71,6 +71,13 @@ describe('isthmus agent | stat | listen (run by @isthmus/sdk)', () => {
     expect(existsSync(sock)).toBe(false);
   });
 
+  it('stat without an agent says which socket and how to start one (exit 1)', () => {
+    const sock = join(mkdtempSync(join(tmpdir(), 'isthmus-cli-noagent-')), 'agent.sock');
+    const r = run('stat', '--socket', sock);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`no agent is listening on ${sock}: start one with \`isthmus agent --socket ${sock}\``);
+  });
+
   it('gives usage errors with the bad value (exit 2)', () => {
     const r = run('listen', '--port', 'abc');
     expect(r.status).toBe(2);

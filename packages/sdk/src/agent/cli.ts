@@ -162,7 +162,9 @@ export async function statMain(argv: string[]): Promise<number> {
     process.stdout.write(a.json ? JSON.stringify(s, null, 2) + '\n' : table(s));
     return 0;
   } catch (err) {
-    process.stderr.write(`isthmus stat: ${(err as Error).message}\n`);
+    const msg = (err as Error).message;
+    const down = /ENOENT|ECONNREFUSED/.test(msg) ? `\n  no agent is listening on ${socket}: start one with \`isthmus agent --socket ${socket}\`, or pass --socket` : '';
+    process.stderr.write(`isthmus stat: ${msg}${down}\n`);
     return 1;
   }
 }
