@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
+
 #define H_VERSION 8
 #define H_STATE 12
 #define H_SIZE 16
@@ -29,20 +31,8 @@
 #define E_NAMELEN 12
 #define E_NAME 16
 
-typedef _Atomic uint32_t au32;
-static inline au32 *A(const void *base, size_t off) { return (au32 *)((unsigned char *)base + off); }
-static inline void put32(void *p, uint32_t v) { memcpy(p, &v, 4); }
-static inline void put64(void *p, uint64_t v) { memcpy(p, &v, 8); }
-static inline uint32_t get32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t get64(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline unsigned char *entry_at(const isthmus_arena *a, uint32_t e) {
   return a->base + ISTHMUS_ARENA_DIR + (size_t)e * ISTHMUS_ARENA_ENTRY;
-}
-
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 uint32_t isthmus_arena_data_offset(uint32_t entries) {
@@ -64,16 +54,6 @@ int isthmus_arena_format(void *base, size_t size, uint32_t entries) {
   /* release: pairs with the attacher's load_acquire(state); the fields above are visible */
   atomic_store_explicit(A(b, H_STATE), 1, memory_order_release);
   return 0;
-}
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
 }
 
 int isthmus_arena_attach(void *base, size_t size, uint32_t tag, isthmus_arena *out, char *err, size_t errlen) {

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
+
 #include "isthmus/notify.h"
 #include "isthmus/proc.h"
 
@@ -59,24 +61,12 @@
 #define REC_COMMITTED 2u
 #define REC_PADDING 3u
 
-typedef _Atomic uint32_t au32;
 
-static inline au32 *A(const void *base, size_t off) { return (au32 *)((unsigned char *)base + off); }
-static inline void put32(void *p, uint32_t v) { memcpy(p, &v, 4); }
-static inline void put64(void *p, uint64_t v) { memcpy(p, &v, 8); }
-static inline uint32_t get32(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static inline uint64_t get64(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline uint32_t align8(uint32_t n) { return (n + 7u) & ~7u; }
 static inline unsigned char *slot_at(const isthmus_ring *r, uint32_t s) {
   return r->base + ISTHMUS_RING_HEADER_SIZE + (size_t)(s - 1) * ISTHMUS_SLOT_SIZE;
 }
 static inline unsigned char *rec_at(const isthmus_ring *r, uint32_t pos) { return r->data + (pos & r->mask); }
-
-static int64_t mono_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 uint64_t isthmus_ring_region_size(uint32_t slots, uint32_t capacity) {
   uint64_t d = ((uint64_t)ISTHMUS_RING_HEADER_SIZE + 64ull * slots + 4095ull) & ~4095ull;
@@ -129,16 +119,6 @@ int isthmus_ring_format(void *base, size_t size, const isthmus_ring_params *p) {
    * happens-before an opener's checks. */
   atomic_store_explicit(A(b, H_STATE), 1, memory_order_release);
   return 0;
-}
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
 }
 
 int isthmus_ring_open(void *base, size_t size, uint64_t expect_type_id, isthmus_ring *out,
