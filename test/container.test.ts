@@ -14,7 +14,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -37,8 +37,8 @@ interface Proc {
 
 const procs: Proc[] = [];
 
-function start(cmd: string, args: string[]): Proc {
-  const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
+  const proc = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: env ? { ...process.env, ...env } : process.env });
   const out: Record<string, unknown>[] = [];
   const err: string[] = [];
   const waiters: { key: string; resolve: (v: unknown) => void }[] = [];
@@ -93,8 +93,11 @@ let shmMarker: string;
 /** A peer in a fresh container; `asUid` runs it with another uid (setpriv). */
 function container(mode: string, channel: string, n: number, asUid?: number): Proc {
   const probe = JSON.stringify({ paths: [hostRun], tcp: { host: '127.0.0.1', port: metricsPort } });
-  const cmd = asUid === undefined ? [NODE] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', NODE];
-  return start('unshare', ['--mount', '--pid', '--net', '--ipc', '--uts', '--fork', '--mount-proc', 'sh', ENTER, hostRun, ctRun, ...cmd, PEER, join(ctRun, 'agent.sock'), mode, channel, String(n), probe]);
+  // Inside, the repository is read through its read-only bind mount at <ctRun>/src (enter.sh),
+  // so another uid can run the peer wherever the checkout lives.
+  const inCt = (p: string) => (p.startsWith(`${ROOT}/`) ? join(ctRun, 'src', relative(ROOT, p)) : p);
+  const cmd = asUid === undefined ? [inCt(NODE)] : ['setpriv', `--reuid=${asUid}`, `--regid=${asUid}`, '--clear-groups', inCt(NODE)];
+  return start('unshare', ['--mount', '--pid', '--net', '--ipc', '--uts', '--fork', '--mount-proc', 'sh', ENTER, hostRun, ctRun, ...cmd, inCt(PEER), join(ctRun, 'agent.sock'), mode, channel, String(n), probe], { ISTHMUS_CT_SRC: ROOT });
 }
 
 function stat(): Record<string, any> {

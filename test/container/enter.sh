@@ -9,6 +9,9 @@
 #   covered by an empty tmpfs, /dev/shm gets a fresh private tmpfs and /sys a sysfs of the
 #   new network namespace (where only lo exists, down). XDG_RUNTIME_DIR points at the
 #   container's runtime dir.
+#   With ISTHMUS_CT_SRC=<dir>, <dir> (the repository) is also bind-mounted read-only at
+#   <container-runtime-dir>/src, so a peer running under another uid can read it even when
+#   the checkout's parent folders are closed to that uid (a clone under /root or mktemp -d).
 set -eu
 host=$1
 ct=$2
@@ -17,9 +20,15 @@ mount --make-rprivate /
 mount -t tmpfs -o mode=0755 isthmus-ct-run "$ct"
 : > "$ct/agent.sock"
 mount --bind "$host/agent.sock" "$ct/agent.sock"
+if [ -n "${ISTHMUS_CT_SRC:-}" ]; then
+  mkdir "$ct/src"
+  mount --bind "$ISTHMUS_CT_SRC" "$ct/src"
+  mount -o remount,bind,ro "$ct/src"
+fi
 mount -t tmpfs -o mode=0700 isthmus-ct-hide "$host"
 mount -t tmpfs -o mode=1777 isthmus-ct-shm /dev/shm
 mount -t sysfs isthmus-ct-sys /sys
 hostname isthmus-ct
 export XDG_RUNTIME_DIR="$ct"
+cd "$ct"
 exec "$@"
