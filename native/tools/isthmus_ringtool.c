@@ -1,6 +1,6 @@
 /* isthmus_ringtool: a C peer for cross-process tests and the C<->C latency benchmark.
  *
- *   ringtool produce <path> <count> [--payload N] [--kind spsc|mpsc|broadcast]
+ *   ringtool produce <path> <count> [--payload N] [--kind spsc|mpsc|broadcast] [--producers N]
  *                    [--create --capacity C --slots S]
  *   ringtool consume <path> <count> [--payload N] [--role consumer|subscriber]
  *                    [--create --capacity C --slots S --kind K]
@@ -20,6 +20,7 @@
  * a timeout is an error (exit 1). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,23 @@ int main(int argc, char **argv) {
     uint32_t role = r.kind == ISTHMUS_RING_BROADCAST ? ISTHMUS_ROLE_PUBLISHER : ISTHMUS_ROLE_PRODUCER;
     int rc = isthmus_ring_join(&r, role, 0, 0, 0, 0);
     if (rc) die("join", rc);
+    /* --producers N: start only when N producers hold slots (docs/ring.md §1.3: state 2
+     * active, role 1), so that no producer finishes and frees its slot for a late one to
+     * reuse while the consumer checks order per slot. */
+    uint32_t want = (uint32_t)strtoul(opt(argc, argv, "--producers", "0"), NULL, 0);
+    for (int64_t t0 = now_ns();;) {
+      uint32_t have = 0;
+      for (uint32_t k = 0; k < r.slots; k++) {
+        const unsigned char *slot = r.base + ISTHMUS_RING_HEADER_SIZE + (size_t)k * ISTHMUS_SLOT_SIZE;
+        /* acquire: pairs with the joiner's store_release(state, 2) */
+        uint32_t st = atomic_load_explicit((_Atomic uint32_t *)slot, memory_order_acquire), ro;
+        memcpy(&ro, slot + 4, 4);
+        if (st == 2 && ro == ISTHMUS_ROLE_PRODUCER) have++;
+      }
+      if (have >= want) break;
+      if (now_ns() - t0 > WAIT_NS) die("wait for producers", -ETIMEDOUT);
+      usleep(1000);
+    }
     for (uint64_t i = 0; i < count; i++) send_one(&r, n, i);
     printf("sent %llu\n", (unsigned long long)count);
     isthmus_ring_leave(&r);

@@ -1,7 +1,7 @@
 /**
  * TypeScript peer for the cross-process ring tests; its CLI mirrors isthmus_ringtool:
  *
- *   ts_peer.ts produce <path> <count> [--payload N] [--kind K] [--subscribers N]
+ *   ts_peer.ts produce <path> <count> [--payload N] [--kind K] [--subscribers N] [--producers N]
  *   ts_peer.ts consume <path> <count> [--role consumer|subscriber]
  *   add  --create --capacity C --slots S --kind spsc|mpsc|broadcast [--policy P]  to create <path>
  *
@@ -61,19 +61,39 @@ const id = R.selfIdentity();
 const u8 = new Uint8Array(sab);
 const dv = new DataView(sab);
 
+/** The shared cursors, the record at head and the MPSC intents: what a stuck peer reports. */
+function ringState(): string {
+  const u32 = new Uint32Array(sab);
+  const head = u32[192 >> 2]!;
+  const tail = u32[128 >> 2]!;
+  const data = Number(dv.getBigUint64(72, true));
+  const cap = u32[64 >> 2]!;
+  const at = data + (head & (cap - 1));
+  const slots = Array.from({ length: u32[44 >> 2]! }, (_, k) => {
+    const o = 384 + 64 * k;
+    return { state: u32[o >> 2], role: u32[(o + 4) >> 2], pid: u32[(o + 8) >> 2], intent_pos: u32[(o + 24) >> 2], intent_len: u32[(o + 28) >> 2] };
+  }).filter((x) => x.state !== 0);
+  return JSON.stringify({ head, tail, head_len_state: u32[at >> 2], head_pos: u32[(at + 4) >> 2], data_sleepers: u32[260 >> 2], space_sleepers: u32[268 >> 2], slots });
+}
+
 if (mode === 'produce') {
   const payload = Number(opt('payload', '64'));
   const w = ring.join(ring.kind === 'broadcast' ? 'publisher' : 'producer', id, notifier);
+  // --subscribers N / --producers N: start only when that many have joined, so that no
+  // producer finishes and frees its slot (which a late one would then reuse: the consumer
+  // keys its order check by slot) before every peer is in.
   const subs = Number(opt('subscribers', '0'));
+  const prods = Number(opt('producers', '0'));
   const deadline = Date.now() + 10_000;
-  while (ring.participants().filter((p) => p.role === 'subscriber').length < subs) {
-    if (Date.now() > deadline) throw new Error(`only ${ring.participants().length} participants after 10 s`);
+  const joined = (role: string) => ring.participants().filter((p) => p.role === role).length;
+  while (joined('subscriber') < subs || joined('producer') < prods) {
+    if (Date.now() > deadline) throw new Error(`only ${ring.participants().length} participants after 10 s (want ${subs} subscribers, ${prods} producers)`);
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
   }
   for (let i = 0; i < count; i++) {
     let off = w.loan(payload);
     while (off < 0) {
-      if (w.waitSpace(payload, 10_000, notifier) === 'timed-out') throw new Error(`no space for 10 s at message ${i}`);
+      if (w.waitSpace(payload, 10_000, notifier) === 'timed-out') throw new Error(`no space for 10 s at message ${i}: ${ringState()}`);
       off = w.loan(payload);
     }
     dv.setBigUint64(off, BigInt(i), true);
