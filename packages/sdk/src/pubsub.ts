@@ -131,6 +131,19 @@ export class Publisher<T extends MessageCore> extends Channel {
     return (await held(this.j.end.waitSpaceAsync(this.maxMessage, timeoutMs, this.ctx.transport.notifier), timeoutMs)) === 'ok';
   }
 
+  /**
+   * Waits up to `timeoutMs` (default 1000) until every subscriber has read every message
+   * sent so far; false on timeout. Await it before close() when the last messages must
+   * arrive. On shared memory a closed publisher's messages stay readable in the ring
+   * anyway; over a network transport they wait in this process's copy of the ring until
+   * the link forwards them, and closing the node drops what is still there. Subscribers
+   * that die are dropped after the ring's unblock timeout, as for a blocked send.
+   */
+  async flush(timeoutMs = 1000): Promise<boolean> {
+    this.checkOpen();
+    return (await held(this.j.end.waitDrainedAsync(timeoutMs, this.ctx.transport.notifier), timeoutMs)) === 'ok';
+  }
+
   /** Live subscribers (slow path: reads the participant table and checks liveness). */
   subscribers(): number {
     return this.j.ring.participants().filter((p) => p.role === 'subscriber' && p.alive).length;

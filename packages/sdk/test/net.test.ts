@@ -297,7 +297,7 @@ describe.each([['tcp' as const], ['unix' as const]])('net transport over %s', (k
     }
   });
 
-  it('backpressure: a slow remote subscriber holds the publisher back, nothing is lost, buffering stays within the window', async () => {
+  it('backpressure: a slow remote subscriber holds the publisher back, nothing is lost when it closes right after flush(), buffering stays within the window', async () => {
     const { root, cleanup } = tempRoot();
     try {
       const url = await address(kind);
@@ -310,6 +310,7 @@ describe.each([['tcp' as const], ['unix' as const]])('net transport over %s', (k
       const p = json(await pub.waitLine((l) => l.startsWith('{"done"'), 60_000));
       const s = json(await sub.waitLine((l) => l.startsWith('{'), 60_000));
       expect(s).toMatchObject({ n: 1500, first: '0', last: '1499', contiguous: true });
+      expect(p.flushed).toBe(true); // every message left the publisher's copy before it closed…
       expect(p.stats.full).toBeGreaterThan(0); // the publisher found its ring full…
       expect(p.ms).toBeGreaterThan(1000); // …and was paced by the reader (≥ 2 ms per message)
       // The subscriber's side buffered at most one window (16 KiB ring → 16 KiB window).

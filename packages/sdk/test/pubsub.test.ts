@@ -102,6 +102,32 @@ describe('pub/sub over shm', () => {
     }
   });
 
+  it('flush() resolves once every subscriber has read what was sent; false on timeout', async () => {
+    const node = await isthmus.node({ transport: 'inproc' });
+    try {
+      const pub = await node.publisher('flushed', BookUpdate, { capacity: 4096 });
+      expect(await pub.flush(10)).toBe(true); // nothing sent, nobody to read
+      const fast = await node.subscriber('flushed', BookUpdate);
+      const slow = await node.subscriber('flushed', BookUpdate);
+      for (let i = 0; i < 5; i++) pub.trySend((m) => { m.side = 1; m.seq = BigInt(i); });
+      while (fast.tryReceive());
+      fast.release();
+      expect(await pub.flush(50)).toBe(false); // `slow` has read nothing
+      let got = 0;
+      const reader = setInterval(() => {
+        if (slow.tryReceive()) got++;
+        else slow.release();
+      }, 5);
+      expect(await pub.flush(5000)).toBe(true);
+      clearInterval(reader);
+      expect(got).toBe(5);
+      pub.close();
+      await expect(pub.flush()).rejects.toThrow(isthmus.ClosedError);
+    } finally {
+      node.close();
+    }
+  });
+
   it('close() ends a pending for-await loop; a closed subscriber refuses tryReceive()', async () => {
     const node = await isthmus.node({ transport: 'inproc' });
     try {

@@ -340,6 +340,69 @@ describe('broadcast', () => {
   });
 });
 
+describe('unread (what the slowest reader has not released)', () => {
+  it('spsc and mpsc: tail − head, 0 once the consumer releases', () => {
+    for (const kind of ['spsc', 'mpsc'] as const) {
+      const { sab, ring } = make({ kind });
+      const p = ring.join('producer', me);
+      const c = ring.join('consumer', me);
+      expect(p.unread()).toBe(0);
+      send(p, sab, 100, 1);
+      send(p, sab, 100, 2);
+      expect(p.unread()).toBe(2 * L.recordLength(100));
+      c.receive();
+      c.release();
+      expect(p.unread()).toBe(L.recordLength(100));
+      c.receive();
+      c.release();
+      expect(p.unread()).toBe(0);
+    }
+  });
+
+  it('broadcast block: the farthest subscriber counts; none at all is 0', () => {
+    const { sab, ring } = make({ kind: 'broadcast' });
+    const p = ring.join('publisher', me);
+    send(p, sab, 100, 1);
+    expect(p.unread()).toBe(0); // nobody to read it
+    const s1 = ring.join('subscriber', me);
+    const s2 = ring.join('subscriber', me);
+    send(p, sab, 100, 2);
+    send(p, sab, 100, 3);
+    s1.receive();
+    s1.release();
+    expect(p.unread()).toBe(2 * L.recordLength(100)); // s2 has read nothing
+    for (const s of [s1, s2]) {
+      while (s.receive() >= 0);
+      s.release();
+    }
+    expect(p.unread()).toBe(0);
+  });
+
+  it('broadcast overwrite: a lapped subscriber counts as a full ring until it catches up', () => {
+    const { sab, ring } = make({ kind: 'broadcast', policy: 'overwrite' });
+    const p = ring.join('publisher', me);
+    const s = ring.join('subscriber', me);
+    for (let i = 0; i < 40; i++) send(p, sab, 200, i);
+    expect(p.unread()).toBe(4096);
+    while (s.receive() >= 0);
+    s.release();
+    expect(p.unread()).toBe(0);
+  });
+
+  it('waitDrainedAsync resolves when a reader releases the last record, and times out otherwise', async () => {
+    const { sab, ring } = make({ kind: 'broadcast' });
+    const p = ring.join('publisher', me);
+    const s = ring.join('subscriber', me);
+    send(p, sab, 100, 1);
+    expect(await p.waitDrainedAsync(30, inProcessNotifier)).toBe('timed-out');
+    setTimeout(() => {
+      s.receive();
+      s.release();
+    }, 20);
+    expect(await p.waitDrainedAsync(5000, inProcessNotifier)).toBe('ok');
+  });
+});
+
 describe('mpsc recovery from waitData', () => {
   it('a waiting consumer unblocks itself past a dead producer after unblock_ns', () => {
     const { sab, ring } = make({ kind: 'mpsc', unblockNs: 20_000_000n });

@@ -125,6 +125,20 @@ export class BroadcastOverwriteWriter extends SpscWriter {
   override peerAlive(): boolean {
     return this.anyAlive(L.ROLE_SUBSCRIBER);
   }
+
+  /** The farthest any active subscriber cursor is behind tail, at most the capacity (a lapped subscriber). */
+  override unread(): number {
+    const t = this.tail;
+    let dist = 0;
+    for (let s = 1; s <= this.ring.slots; s++) {
+      const o = L.slotOffset(s);
+      if (Atomics.load(this.i32, (o + L.S_STATE) >> 2) !== L.SLOT_ACTIVE || this.dv.getUint32(o + L.S_ROLE, true) !== L.ROLE_SUBSCRIBER) continue;
+      // load(cursor): informational for this policy (the subscriber's store in release()).
+      const d = (t - (Atomics.load(this.i32, (o + L.S_CURSOR) >> 2) >>> 0)) | 0;
+      if (d > dist) dist = Math.min(d, this.cap);
+    }
+    return dist;
+  }
 }
 
 /** Overwrite-policy subscriber: one private copy per message (Reader.copyBuffer). */

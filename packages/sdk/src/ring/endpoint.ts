@@ -19,6 +19,8 @@ import type { Ring } from './ring.js';
 const SPIN_POLLS = 256;
 /** Longest single park; the loop re-checks and parks again until the caller's timeout. */
 const MAX_PARK_MS = 60_000;
+/** Longest park of waitDrainedAsync (readers that never wake the space futex). */
+const DRAIN_POLL_MS = 10;
 
 export abstract class Endpoint {
   readonly ring: Ring;
@@ -151,6 +153,12 @@ export abstract class Writer extends Endpoint {
   abstract hasSpace(n: number): boolean;
   /** Is the peer (the consumer, or any subscriber) alive? Slow path. */
   abstract peerAlive(): boolean;
+  /**
+   * Bytes committed to the ring and not yet released by its slowest reader (the consumer,
+   * or the subscriber farthest behind; a lapped overwrite subscriber counts as a full
+   * ring). 0 when every reader has caught up, or when there is no subscriber. Slow path.
+   */
+  abstract unread(): number;
 
   /** Slow-path hook while blocked; returns the longest park before it wants to run again. */
   protected blocked(_blockedMs: number): number {
@@ -163,6 +171,15 @@ export abstract class Writer extends Endpoint {
 
   waitSpaceAsync(n: number, timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
     return this.parkAsync(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
+  }
+
+  /**
+   * Waits until unread() is 0. Parks on the space futex that every release wakes (§3);
+   * overwrite subscribers do not wake it, so each park is capped at DRAIN_POLL_MS. Dead
+   * readers are dropped after unblock_ns as in a blocked loan (blocked()).
+   */
+  waitDrainedAsync(timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.unread() === 0, (ms) => Math.min(this.blocked(ms), DRAIN_POLL_MS), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
   }
 }
 

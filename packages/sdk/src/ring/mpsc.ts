@@ -26,6 +26,11 @@ export class MpscWriter extends Writer {
     this.cachedHead = Atomics.load(this.i32, L.HEAD >> 2) >>> 0;
   }
 
+  /** tail − head: claimed records count as unread, committed or not. */
+  unread(): number {
+    return (Atomics.load(this.i32, L.TAIL >> 2) - Atomics.load(this.i32, L.HEAD >> 2)) >>> 0;
+  }
+
   hasSpace(n: number): boolean {
     const need = L.recordLength(n);
     const t = Atomics.load(this.i32, L.TAIL >> 2) >>> 0;

@@ -47,6 +47,10 @@ export class SpscWriter extends Writer {
     return Atomics.load(this.i32, L.HEAD >> 2) >>> 0;
   }
 
+  unread(): number {
+    return (this.tail - this.headPosition()) >>> 0;
+  }
+
   hasSpace(n: number): boolean {
     if (this.overwrite) return true;
     const need = L.recordLength(n);

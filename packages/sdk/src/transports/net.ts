@@ -120,7 +120,7 @@ export interface NetStats {
   queued: number;
   /** Most bytes buffered for one binding at once (≤ its window). */
   maxQueuedBytes: number;
-  /** Records that could not be delivered (no writer proxy, too large for the peer). */
+  /** Records that could not be delivered (no writer proxy, too large for the peer, still queued when their binding closed). */
   dropped: number;
   /** Connections closed for a protocol violation (garbage, bad frames). */
   protocolErrors: number;
@@ -232,6 +232,8 @@ class Binding {
   private rxDraining = false;
   private creditWake: (() => void) | null = null;
   closed = false;
+  /** The link is gone; the writer proxies stay until the records that arrived are written (finish()). */
+  finishing = false;
   /** Request rings: sender slot → the response region bound on this link for it. */
   private readonly resBound = new Map<number, Region>();
   private readonly channel: string | null;
@@ -248,6 +250,9 @@ class Binding {
     const m = /^(.*)~req$/.exec(copy.name);
     this.channel = m ? m[1]! : null;
     this.ringBuf = Buffer.from(ring.buffer);
+    // A region bound again while an earlier link's records still wait: those are dropped,
+    // so that the earlier writer proxies free their slots for the new link's writers.
+    for (const old of copy.bindings) if (old.finishing) old.close();
     copy.bindings.add(this);
   }
 
@@ -274,7 +279,7 @@ class Binding {
 
   /** Sends ROLES when this side's roles changed since the last BIND/BOUND/ROLES. */
   flushRoles(): void {
-    if (this.closed) return;
+    if (this.closed || this.finishing) return;
     const r = this.computeRoles();
     if (sameRoles(this.sent, r)) return;
     if (this.sent) for (const s of this.sent.writers) if (!r.writers.includes(s)) this.resBound.delete(s);
@@ -409,15 +414,19 @@ class Binding {
           continue;
         }
         const w = this.writers.get(it.body.readUInt32LE(L.R_SENDER));
+        // Finishing with no live local reader: nobody will make room (and nobody would read).
+        if (this.finishing && w && !w.peerAlive()) break;
         if (w) await w.waitSpaceAsync(plen, 100, this.side.notifier);
       }
-      this.link.flushSoon();
+      if (this.finishing) this.close();
+      else this.link.flushSoon();
     } finally {
       this.rxDraining = false;
     }
   }
 
   private grant(n: number): void {
+    if (this.finishing) return;
     this.pendingGrant += n;
     if (this.pendingGrant >= this.window >>> 2) this.flushGrant();
     else this.link.grantLater(this);
@@ -520,12 +529,29 @@ class Binding {
     this.close();
   }
 
+  /**
+   * The link ended without a protocol violation: the records that arrived are complete, so
+   * they are still written into the copy (backpressure as before: a slow local reader makes
+   * this wait), then the writer proxies leave as close() does. The reader proxy leaves at once.
+   */
+  finish(): void {
+    if (this.closed || this.finishing) return;
+    this.leaveReader();
+    this.link.bindings.delete(this.sid);
+    if (this.link.byName.get(this.copy.name) === this) this.link.byName.delete(this.copy.name);
+    if (this.rxq.length === 0) return this.close();
+    this.finishing = true;
+    if (!this.rxDraining) void this.drainRx();
+  }
+
   /** Drops the proxies (their slots become free: the peer's roles vanish locally). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.finishing = false;
     this.leaveReader();
     for (const s of [...this.writers.keys()]) this.leaveWriter(s);
+    for (const it of this.rxq) if (it.body) this.side.stats.dropped++;
     this.rxq.length = 0;
     this.rxBytes = 0;
     this.copy.bindings.delete(this);
@@ -935,11 +961,19 @@ export class Link {
     this.flush();
     this.closed = true;
     clearInterval(this.ping);
-    for (const b of [...this.bindings.values()]) b.close();
+    // A peer that broke the contract gets nothing more written; otherwise what arrived is kept.
+    const violated = err instanceof W.ProtocolError;
+    for (const b of [...this.bindings.values()]) if (violated) b.close();
+    else b.finish();
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
-    this.socket.destroy();
+    // end(): frames already handed to the socket still go out (the ERROR frame of a
+    // violation, the last DATA before a close); destroy() if the peer does not take them.
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 2000).unref();
+    }
     this.side.linkDown(this, err);
   }
 }
