@@ -64,6 +64,33 @@ describe('inproc transport with worker_threads', () => {
     }
   });
 
+  it('a worker thread that ends without closing is a dead peer: its subscriber stops holding the publisher, its publisher is seen gone', async () => {
+    const t = isthmus.inproc({ size: 8 << 20 });
+    const node = await isthmus.node({ transport: t });
+    try {
+      const pub = await node.publisher('prices', BookUpdate, { capacity: 4096 });
+      const th = startThread({ arena: t.arena, role: 'hold' });
+      expect(await th.next()).toBe('ready');
+      const ticks = await node.subscriber('ticks', BookUpdate);
+      expect(pub.subscribers()).toBe(1);
+      expect(ticks.publisherAlive()).toBe(true);
+      // The thread's slots carry its own id, not the process's: they are not this thread's.
+      const entry = node.list().find((c) => c.name === 'ticks' && c.kind === 'pubsub')!;
+      expect(entry.participants.find((p) => p.role === 'subscriber')!.pid).toBe(process.pid);
+      expect(entry.participants.find((p) => p.role === 'publisher')!.pid).not.toBe(process.pid);
+      let sent = 0;
+      while (pub.trySend((m) => { m.side = 1; m.seq = BigInt(sent); })) sent++;
+      expect(pub.tryLoan()).toBeNull(); // the idle subscriber holds the ring full
+      await th.w.terminate();
+      expect(ticks.publisherAlive()).toBe(false);
+      expect(pub.subscribers()).toBe(0);
+      // A blocked send frees the dead subscriber's slot after unblock_ns and goes on.
+      await pub.sendAsync((m) => { m.side = 1; m.seq = BigInt(sent); }, { timeoutMs: 5000 });
+    } finally {
+      node.close();
+    }
+  });
+
   it('an arena that is not one is refused', () => {
     expect(() => isthmus.inproc({ arena: new SharedArrayBuffer(65536) })).toThrow(/not an Isthmus arena/);
   });

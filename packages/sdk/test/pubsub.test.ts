@@ -128,6 +128,29 @@ describe('pub/sub over shm', () => {
     }
   });
 
+  it('block policy: a subscriber process killed with SIGKILL stops holding sendAsync back after unblock_ns', async () => {
+    const { root, cleanup } = tempRoot();
+    const node = await isthmus.node({ root });
+    try {
+      const pub = await node.publisher('stuck', BookUpdate, { capacity: 4096 });
+      const sub = run('sub.ts', [root, 'stuck', '1000000']);
+      await sub.waitLine((l) => l === 'ready');
+      sub.kill('SIGKILL');
+      await sub.exited;
+      let sent = 0;
+      while (pub.trySend((m) => { m.side = 1; m.seq = BigInt(sent); })) sent++;
+      expect(pub.tryLoan()).toBeNull(); // the dead subscriber's cursor holds the ring full
+      // sendAsync waits in slices shorter than unblock_ns (1 s): the blocked time adds up.
+      const t0 = performance.now();
+      await pub.sendAsync((m) => { m.side = 1; m.seq = BigInt(sent); }, { timeoutMs: 10_000 });
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(900);
+      expect(pub.subscribers()).toBe(0);
+    } finally {
+      node.close();
+      cleanup();
+    }
+  });
+
   it('close() ends a pending for-await loop; a closed subscriber refuses tryReceive()', async () => {
     const node = await isthmus.node({ transport: 'inproc' });
     try {

@@ -42,10 +42,23 @@ export class BroadcastWriter extends SpscWriter {
     return min;
   }
 
-  /** After unblock_ns blocked: subscribers holding the minimum that are dead lose their slot (§6). */
-  protected override blocked(blockedMs: number): number {
+  /** The tail at which the publisher was first found blocked, and when (performance.now()). */
+  private blockedTail = -1;
+  private blockedSince = 0;
+
+  /**
+   * After unblock_ns blocked: subscribers holding the minimum that are dead lose their slot
+   * (§6). Blocked time counts from the first wait at this tail, across wait calls: callers
+   * such as sendAsync wait in slices shorter than unblock_ns.
+   */
+  protected override blocked(_blockedMs: number): number {
     const unblockMs = Number(this.ring.unblockNs) / 1e6;
-    if (blockedMs >= unblockMs) {
+    const now = performance.now();
+    if (this.blockedTail !== this.tail) {
+      this.blockedTail = this.tail;
+      this.blockedSince = now;
+    }
+    if (now - this.blockedSince >= unblockMs) {
       const min = this.headPosition();
       for (const p of this.ring.slotsWithRole(L.ROLE_SUBSCRIBER)) {
         const c = Atomics.load(this.i32, (L.slotOffset(p.slot) + L.S_CURSOR) >> 2) >>> 0;

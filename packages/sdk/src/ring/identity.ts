@@ -11,8 +11,14 @@ export interface Identity {
   startTime: bigint;
 }
 
-/** Field 22 of /proc/<pid>/stat, or null when the process does not exist. */
-export function procStartTime(pid: number | 'self'): bigint | null {
+/** Field 22 of /proc/<pid>/stat (`'self'`: this process, `'thread-self'`: this thread), or null when it does not exist. */
+export function procStartTime(pid: number | 'self' | 'thread-self'): bigint | null {
+  const f = procStat(pid);
+  return f === null ? null : f.startTime;
+}
+
+/** Field 1 (the pid, or the thread id for a thread) and field 22 of /proc/<pid>/stat. */
+function procStat(pid: number | 'self' | 'thread-self'): { id: number; startTime: bigint } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -22,17 +28,23 @@ export function procStartTime(pid: number | 'self'): bigint | null {
   // Field 2 (comm) is in parentheses and may hold spaces or ')': fields 3… follow the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const f22 = rest[22 - 3];
-  return f22 === undefined ? null : BigInt(f22);
+  return f22 === undefined ? null : { id: Number(text.slice(0, text.indexOf(' '))), startTime: BigInt(f22) };
 }
 
 let self: Identity | undefined;
 
-/** This process's identity; /proc/self/stat is read once. */
+/**
+ * This thread's identity (docs/ring.md §5). On the main thread: the process's pid and start
+ * time. In a worker_thread: the thread's own id and start time (/proc/thread-self/stat);
+ * Linux thread ids share the pid space and /proc/<tid>/stat exists exactly while the thread
+ * runs, so a worker that ends without closing its channel ends is seen dead like a killed
+ * process. Read once per thread (module state is per thread).
+ */
 export function selfIdentity(): Identity {
   if (self === undefined) {
-    const startTime = procStartTime('self');
-    if (startTime === null) throw new Error('cannot read /proc/self/stat: ring liveness needs Linux procfs');
-    self = { pid: process.pid, uid: process.getuid?.() ?? 0, startTime };
+    const st = procStat('thread-self') ?? procStat('self');
+    if (st === null) throw new Error('cannot read /proc/self/stat: ring liveness needs Linux procfs');
+    self = { pid: st.id, uid: process.getuid?.() ?? 0, startTime: st.startTime };
   }
   return { ...self };
 }
