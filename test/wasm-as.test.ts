@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify as tsVerify } from '@isthmus/runtime';
 import { available, loadError } from '@isthmus/native';
 import { node } from '@isthmus/sdk';
-import { formatRing, markReady, regionSize } from '../packages/sdk/src/ring/index.js';
+import { formatRing, markReady, regionSize, Ring, type Writer } from '../packages/sdk/src/ring/index.js';
 import { BookUpdate, TYPES as MARKET } from '../schemas/generated/ts/market.ts';
 import { TYPES as KITCHEN } from '../schemas/generated/ts/kitchen.ts';
 import { buildAs, ROOT } from './wasm-as/build.ts';
@@ -122,10 +122,11 @@ function host(wasm: string, path: string, role: string, count: number): Child {
 suite('AssemblyScript modules on a channel, across processes', () => {
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'isthmus-wasm-as-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  let consumer = '', producer = '';
+  let consumer = '', producer = '', worker = '';
   beforeAll(() => {
     consumer = buildAs('consumer');
     producer = buildAs('producer');
+    worker = buildAs('worker');
   }, 180_000);
   const N = 20_000;
 
@@ -179,5 +180,53 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     expect(r.result, r.out).toMatchObject({ run: N });
     sub.close();
     await n.close?.();
+  }, 120_000);
+
+  it('3 TS producers and one that died mid-claim → AS MPSC consumer (queue worker) module in another process: per-producer order, the dead claim recovered', async () => {
+    const n = await node({ root });
+    const t = n.transport;
+    const p = { kind: 'mpsc' as const, capacity: 1 << 14, slots: 8, maxMessage: 1024, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n };
+    const region = t.create('jobs~work', regionSize(p), (r) => {
+      formatRing(r.buffer, r.byteOffset, p, n.identity);
+      markReady(r.buffer, r.byteOffset);
+    })!;
+    const ring = Ring.open(region.buffer, region.byteOffset, region.byteLength, BookUpdate.TYPE_ID);
+    // A producer that claimed and was killed before its commit: a slot whose pid is not running.
+    const dead = ring.join('producer', { pid: 0x3ffffff0, uid: 0, startTime: 1n }, t.notifier);
+    expect(dead.loan(200)).toBeGreaterThan(0);
+    const child = host(worker, join(root, 'jobs~work'), 'consumer', 3 * 2000);
+    await child.ready;
+    const producers = [0, 1, 2].map(() => ring.join('producer', n.identity, t.notifier));
+    const msg = new BookUpdate();
+    let expectSum = 0n;
+    const sent = [0, 0, 0];
+    // Round-robin; a full ring (the consumer is stuck on the dead claim for unblock_ns) waits.
+    const sendOne = async (k: number, w: Writer): Promise<void> => {
+      for (;;) {
+        const off = w.loan(ring.maxMessage);
+        if (off > 0) {
+          const m = msg.build(ring.buffer, off, ring.maxMessage);
+          m.instrument_id = k;
+          m.seq = BigInt(sent[k]!);
+          m.ts_ns = BigInt(sent[k]! * 7 + k);
+          m.side = 1;
+          m.set_symbol(`P${k}`);
+          w.commit(m.finish());
+          expectSum += BigInt(sent[k]! * 7 + k);
+          sent[k]!++;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    for (let i = 0; i < 2000; i++) for (let k = 0; k < 3; k++) await sendOne(k, producers[k]!);
+    const r = await child.done;
+    expect(r.code, r.out).toBe(0);
+    expect(r.result, r.out).toMatchObject({ run: 6000, checksum: String(expectSum), error: '', recovered: 1 });
+    // The dead producer's late commit fails: its claim was turned into padding.
+    expect(() => dead.commit(200)).toThrow(expect.objectContaining({ code: 'ABORTED' }));
+    for (const w of producers) w.close();
+    region.close();
+    n.close();
   }, 120_000);
 });

@@ -7,11 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { WasmHost, type WasmModuleExports } from '@isthmus/sdk';
 
-const [wasmPath, path, role, count] = process.argv.slice(2) as [string, string, 'subscriber' | 'publisher', string];
+const [wasmPath, path, role, count] = process.argv.slice(2) as [string, string, 'subscriber' | 'publisher' | 'consumer', string];
 interface Exports extends WasmModuleExports {
   attach(base: number, size: number, slot: number): number;
   run(n: number, timeoutMs: number): bigint;
   checksum?(): bigint;
+  recovered?(): number;
   error?(): number;
 }
 /** The package TS lib has no WebAssembly types: the part used here. */
@@ -29,5 +30,5 @@ const str = (p: number): string => {
   const n = new Uint32Array(ex.memory.buffer, p - 4, 1)[0]!;
   return String.fromCharCode(...new Uint16Array(ex.memory.buffer, p, n / 2));
 };
-console.log(`RESULT ${JSON.stringify({ run: Number(got), checksum: ex.checksum ? String(ex.checksum()) : null, error: ex.error ? str(ex.error()) : null, offset: ch.offset, slot: ch.slot })}`);
+console.log(`RESULT ${JSON.stringify({ run: Number(got), checksum: ex.checksum ? String(ex.checksum()) : null, error: ex.error ? str(ex.error()) : null, recovered: ex.recovered ? ex.recovered() : null, offset: ch.offset, slot: ch.slot })}`);
 ch.close();

@@ -13,13 +13,14 @@
  * for a 64 KiB-aligned window (`isthmus_reserve`), and maps the region over it
  * (@isthmus/native mapIntoMemory). The module then reads and writes the ring itself with
  * wasm atomics; the `isthmus.futex_wait/futex_wake` imports turn its linear-memory
- * addresses back into the region's shared futex words. close() leaves the slot, unmaps
+ * addresses back into the region's shared futex words, and `isthmus.slot_alive` judges
+ * the participant of a slot (an MPSC consumer's §6 recovery). close() leaves the slot, unmaps
  * (zero pages come back), gives the window back (`isthmus_release`) and closes the file.
  */
 import { join } from 'node:path';
 import { IsthmusError } from './errors.js';
 import { loadNative } from './native.js';
-import { Ring, selfIdentity, type Reader, type Writer } from './ring/index.js';
+import { isAlive, Ring, selfIdentity, type Reader, type Writer } from './ring/index.js';
 import { regionNames } from './transport.js';
 
 /** The exports a hosted module must have. */
@@ -79,6 +80,12 @@ export class WasmHost {
           return this.api!.futexWake(c.buffer, addr - c.offset, count >>> 0);
         },
         now_ms: (): number => performance.now(),
+        // The slot at `addr` (docs/ring.md §2): pid at +8, start_time at +16; 1 alive, 0 dead.
+        slot_alive: (addr: number): number => {
+          const c = find(addr);
+          const dv = new DataView(c.buffer, addr - c.offset, 24);
+          return isAlive(dv.getUint32(8, true), dv.getBigUint64(16, true)) ? 1 : 0;
+        },
       },
       env: {
         abort: (_msg: number, _file: number, line: number, col: number): never => {

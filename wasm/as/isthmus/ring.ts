@@ -1,6 +1,7 @@
 // The Isthmus ring protocol (docs/ring.md) in AssemblyScript, over a region that the host
 // mapped into this module's linear memory (docs/wasm.md, "Hosting"): SPSC producer and
-// consumer, broadcast publisher and subscriber (block policy, zero-copy) and MPSC producer.
+// consumer, broadcast publisher and subscriber (block policy, zero-copy), MPSC producer and
+// MPSC consumer (with the §6 recovery of abandoned claims).
 //
 // Raw addresses: `base` is the linear-memory address of the region's first byte and
 // [base, base + size) must stay mapped while any endpoint is used (the host keeps the
@@ -20,6 +21,9 @@
 @external("isthmus", "futex_wait") declare function futex_wait(addr: usize, expected: u32, timeoutMs: f64): i32;
 @external("isthmus", "futex_wake") declare function futex_wake(addr: usize, count: u32): u32;
 @external("isthmus", "now_ms") declare function now_ms(): f64;
+// Liveness of the participant in the slot at linear address `slotAddr` (docs/ring.md §5:
+// pid + start_time against /proc, which a module can not read): 1 alive, 0 dead.
+@external("isthmus", "slot_alive") declare function slot_alive(slotAddr: usize): i32;
 
 export const H_STATE: usize = 12;
 export const H_KIND: usize = 36;
@@ -28,6 +32,7 @@ export const H_SLOTS: usize = 44;
 export const H_CAPACITY: usize = 64;
 export const H_MAX_MESSAGE: usize = 68;
 export const H_DATA_OFFSET: usize = 72;
+export const H_UNBLOCK_NS: usize = 80;
 export const TAIL: usize = 128;
 export const SEQ: usize = 132;
 export const HEAD: usize = 192;
@@ -52,12 +57,14 @@ export const R_CORRELATION: usize = 16;
 export const R_PAYLOAD_LEN: usize = 24;
 export const R_FLAGS: usize = 28;
 export const RECORD_HEADER: u32 = 32;
+export const REC_FREE: u32 = 0;
 export const REC_CLAIMED: u32 = 1;
 export const REC_COMMITTED: u32 = 2;
 export const REC_PADDING: u32 = 3;
 export const KIND_SPSC: u32 = 1;
 export const KIND_MPSC: u32 = 2;
 export const KIND_BROADCAST: u32 = 3;
+export const ROLE_PRODUCER: u32 = 1;
 export const ROLE_SUBSCRIBER: u32 = 4;
 export const SLOT_ACTIVE: u32 = 2;
 
@@ -85,6 +92,7 @@ export class Ring {
   mask: u32 = 0;
   maxMessage: u32 = 0;
   data: usize = 0;
+  unblockMs: f64 = 0;
 
   /** Checks the header the way an opener must (state, magic, kind, geometry); 0 or an E_* code. */
   open(base: usize, size: u32): i32 {
@@ -106,6 +114,7 @@ export class Ring {
     this.mask = cap - 1;
     this.maxMessage = load<u32>(base + H_MAX_MESSAGE);
     this.data = base + <usize>d;
+    this.unblockMs = <f64>load<u64>(base + H_UNBLOCK_NS) / 1e6;
     return 0;
   }
 
@@ -443,5 +452,183 @@ export class MpscWriter {
     if (!ok) return E_ABORTED;
     r.wake(DATA_FUTEX, DATA_SLEEPERS);
     return 0;
+  }
+}
+
+let mpscWaiting: MpscReader | null = null;
+
+/**
+ * MPSC consumer (docs/ring.md §4.2): reads committed records in place at head, skips
+ * padding, zeroes what it releases (claimers cas on zero), and after `unblock_ns` stuck on
+ * a record that is not ready turns the claim of a **dead** producer into padding (§6).
+ */
+export class MpscReader {
+  ring: Ring;
+  slot: u32;
+  head: u32;
+  readPos: u32;
+  cachedTail: u32;
+  /** Of the record last received. */
+  length: u32 = 0;
+  sender: u32 = 0;
+  flags: u32 = 0;
+  recAddr: usize = 0;
+  broken: bool = false;
+  /** Claims of dead producers turned into padding so far. */
+  recovered: u32 = 0;
+  /** Where and since when (now_ms) the record at readPos has not been ready; stuckPos valid when stuck. */
+  stuckPos: u32 = 0;
+  stuck: bool = false;
+  stuckSince: f64 = 0;
+
+  constructor(ring: Ring, slot: u32) {
+    this.ring = ring;
+    this.slot = slot;
+    this.head = atomic.load<u32>(ring.base + HEAD);
+    this.readPos = this.head;
+    this.cachedTail = this.head;
+  }
+
+  private noteStuck(p: u32): void {
+    if (!this.stuck || this.stuckPos != p) {
+      this.stuck = true;
+      this.stuckPos = p;
+      this.stuckSince = now_ms();
+    }
+  }
+
+  /** A committed record or padding at readPos. SYNC POINT: load_acquire(len_state) pairs with the producer's commit cas. */
+  hasData(): bool {
+    const r = this.ring;
+    const p = this.readPos;
+    if (p == this.cachedTail) {
+      this.cachedTail = atomic.load<u32>(r.base + TAIL);
+      if (p == this.cachedTail) return false;
+    }
+    const st = atomic.load<u32>(r.data + <usize>(p & r.mask)) & 7;
+    if (st == REC_COMMITTED || st == REC_PADDING) return true;
+    this.noteStuck(p);
+    return false;
+  }
+
+  /** Payload address of the next committed record (len in `length`), 0 when none is ready, E_CORRUPT (< 0) on a bad record. */
+  receive(): i64 {
+    if (this.broken) return E_CORRUPT;
+    const r = this.ring;
+    for (;;) {
+      const p = this.readPos;
+      if (p == this.cachedTail) {
+        // load_acquire(tail): pairs with the claimers' cas on tail.
+        this.cachedTail = atomic.load<u32>(r.base + TAIL);
+        if (p == this.cachedTail) return 0;
+      }
+      const o = r.data + <usize>(p & r.mask);
+      // SYNC POINT (consumer): load_acquire(len_state) pairs with the producer's commit cas.
+      const w = atomic.load<u32>(o + R_LEN_STATE);
+      const state = w & 7;
+      if (state == REC_FREE || state == REC_CLAIMED) {
+        this.noteStuck(p);
+        return 0;
+      }
+      const length = w & ~7;
+      const avail = this.cachedTail - p;
+      if (length < 8 || length > avail) {
+        this.broken = true;
+        return E_CORRUPT;
+      }
+      // A padding record's pos is written after its cas (§4.2 step 5): only committed
+      // records are checked by pos.
+      if (state == REC_PADDING) {
+        this.readPos = p + length;
+        continue;
+      }
+      const plen = load<u32>(o + R_PAYLOAD_LEN);
+      if (state != REC_COMMITTED || load<u32>(o + R_POS) != p || length < RECORD_HEADER + plen) {
+        this.broken = true;
+        return E_CORRUPT;
+      }
+      this.length = plen;
+      this.sender = load<u32>(o + R_SENDER);
+      this.flags = load<u32>(o + R_FLAGS);
+      this.recAddr = o;
+      this.readPos = p + length;
+      return <i64>(o + RECORD_HEADER);
+    }
+  }
+
+  /** Correlation id of the record last received. */
+  correlation(): u64 {
+    return load<u64>(this.recAddr + R_CORRELATION);
+  }
+
+  /**
+   * receive(), waiting up to timeoutMs (§3 on data_futex). While the record at head stays
+   * not ready for unblock_ns, each park is a quarter of it and recover() runs between parks.
+   */
+  receiveWait(timeoutMs: f64): i64 {
+    const end = now_ms() + timeoutMs;
+    for (;;) {
+      const got = this.receive();
+      if (got != 0) return got;
+      if (this.recover()) continue;
+      const left = end - now_ms();
+      if (left <= 0) return E_TIMED_OUT;
+      mpscWaiting = this;
+      const slice = this.stuck ? max<f64>(1, this.ring.unblockMs / 4) : left;
+      this.ring.park(() => mpscWaiting!.hasData(), DATA_FUTEX, DATA_SLEEPERS, min<f64>(left, slice));
+    }
+    return E_TIMED_OUT;
+  }
+
+  /**
+   * Zeroes [head, readPos) (it may span the end of the data area), then
+   * SYNC POINT (consumer): store_release(head), SeqCst here, pairing with a claimer's
+   * load_acquire(head): the zeroes happen-before any claim of that space.
+   */
+  release(): void {
+    const r = this.ring;
+    const h = this.head;
+    const p = this.readPos;
+    if (p == h) return;
+    const n = p - h;
+    const i = h & r.mask;
+    const first = min<u32>(n, r.cap - i);
+    memory.fill(r.data + <usize>i, 0, first);
+    if (n > first) memory.fill(r.data, 0, n - first);
+    this.head = p;
+    atomic.store<u32>(r.base + HEAD, p);
+    r.wake(SPACE_FUTEX, SPACE_SLEEPERS);
+  }
+
+  /**
+   * §6: when the record at readPos has not been ready for unblock_ns and a producer whose
+   * slot intent covers it is dead (the host's slot_alive), its claim becomes padding:
+   * cas(0 → rest | 3), split at the end of the data area, or cas(need | 1 → need | 3), so
+   * a late commit by its owner fails. True when something was unblocked.
+   */
+  recover(): bool {
+    if (!this.stuck || this.stuckPos != this.readPos || now_ms() - this.stuckSince < this.ring.unblockMs) return false;
+    const r = this.ring;
+    const p = this.readPos;
+    const o = r.data + <usize>(p & r.mask);
+    const w = atomic.load<u32>(o + R_LEN_STATE);
+    const state = w & 7;
+    if (state != REC_FREE && state != REC_CLAIMED) return false;
+    for (let s: u32 = 1; s <= r.slots; s++) {
+      const sa = r.slotAddr(s);
+      if (atomic.load<u32>(sa + S_STATE) != SLOT_ACTIVE || load<u32>(sa + S_ROLE) != ROLE_PRODUCER) continue;
+      // load_acquire of the intent: pairs with the claimer's stores before its tail cas.
+      const ilen = atomic.load<u32>(sa + S_INTENT_LEN);
+      const ipos = atomic.load<u32>(sa + S_INTENT_POS);
+      if (ilen == 0 || p - ipos >= ilen) continue;
+      if (slot_alive(sa) != 0) return false; // a live, slow producer: wait for it
+      const nw = state == REC_FREE ? min<u32>(ipos + ilen - p, r.cap - (p & r.mask)) | REC_PADDING : (w & ~7) | REC_PADDING;
+      if (atomic.cmpxchg<u32>(o + R_LEN_STATE, w, nw) != w) return true; // it moved meanwhile: look again
+      store<u32>(o + R_POS, p);
+      this.recovered++;
+      this.stuck = false;
+      return true;
+    }
+    return false;
   }
 }
