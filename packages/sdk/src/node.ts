@@ -23,7 +23,7 @@ export interface NodeOptions {
    * 'inproc' (a fresh in-process arena; pass `inproc({ arena })` to share one with workers).
    */
   transport?: Transport | 'shm' | 'inproc' | 'vm' | 'agent' | `tcp://${string}` | `unix://${string}`;
-  /** Socket of the node agent for `transport: 'agent'` (docs/agent.md; default `$XDG_RUNTIME_DIR/isthmus/agent.sock`, else `/run/isthmus/agent.sock`). */
+  /** Socket of the node agent for `transport: 'agent'` (docs/agent.md; default `$ISTHMUS_AGENT_SOCKET`, else `$XDG_RUNTIME_DIR/isthmus/agent.sock`, else `/run/isthmus/agent.sock`). */
   socket?: string;
   /** Runtime directory of the shm transport (default `$XDG_RUNTIME_DIR/isthmus`, else `/dev/shm/isthmus-<uid>`). */
   root?: string;

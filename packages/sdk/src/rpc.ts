@@ -30,7 +30,7 @@ const FLAG_ERROR = 1;
 export interface RequestContext {
   /** The client's slot in the request ring. */
   readonly sender: number;
-  /** The client's pid. */
+  /** The client's pid (its thread id for a client in a worker_thread, docs/ring.md §5). */
   readonly pid: number;
   readonly correlation: bigint;
 }

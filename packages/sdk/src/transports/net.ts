@@ -1259,7 +1259,7 @@ export interface ListenOptions {
   host?: string;
   /** A Unix stream socket path instead of TCP (a stale socket file is replaced). */
   path?: string;
-  /** The transport whose regions are served: an embedding process passes its node's (default: shm under its default root). */
+  /** The transport whose regions are served (required): an embedding process passes its node's (`node.transport`); the CLI uses shm under its root. */
   transport: Transport;
 }
 
