@@ -182,6 +182,33 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     await n.close?.();
   }, 120_000);
 
+  it('AS publisher module blocked by a dead subscriber frees its slot after unblock_ns; the live TS subscriber gets everything', async () => {
+    const p = { kind: 'broadcast' as const, capacity: 1 << 14, slots: 8, maxMessage: 4096, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n };
+    const sab = new SharedArrayBuffer(regionSize(p));
+    formatRing(sab, 0, p, { pid: process.pid, uid: process.getuid?.() ?? 0, startTime: 0n });
+    markReady(sab, 0);
+    writeFileSync(join(root, 'stale~pub'), new Uint8Array(sab));
+    const n = await node({ root });
+    const sub = await n.subscriber('stale', BookUpdate, { waitMs: 1000 });
+    // A subscriber that was killed: its slot (a pid that is not running) still holds cursor 0.
+    const region = n.transport.open('stale~pub')!;
+    const ring = Ring.open(region.buffer, region.byteOffset, region.byteLength, BookUpdate.TYPE_ID);
+    ring.join('subscriber', { pid: 0x3ffffff0, uid: 0, startTime: 1n });
+    const child = host(producer, join(root, 'stale~pub'), 'publisher', 2000);
+    for (let i = 0; i < 2000; i++) {
+      const m = await sub.receive(10_000);
+      expect(m?.seq, `message ${i}`).toBe(BigInt(i));
+      sub.release();
+    }
+    const r = await child.done;
+    expect(r.code, r.out).toBe(0);
+    expect(r.result, r.out).toMatchObject({ run: 2000, recovered: 1 });
+    expect(ring.participants().filter((x) => x.role === 'subscriber')).toHaveLength(1);
+    region.close();
+    sub.close();
+    n.close();
+  }, 120_000);
+
   it('3 TS producers and one that died mid-claim → AS MPSC consumer (queue worker) module in another process: per-producer order, the dead claim recovered', async () => {
     const n = await node({ root });
     const t = n.transport;

@@ -66,6 +66,8 @@ export const KIND_MPSC: u32 = 2;
 export const KIND_BROADCAST: u32 = 3;
 export const ROLE_PRODUCER: u32 = 1;
 export const ROLE_SUBSCRIBER: u32 = 4;
+export const SLOT_FREE: u32 = 0;
+export const SLOT_FILLING: u32 = 1;
 export const SLOT_ACTIVE: u32 = 2;
 
 // Results of open() and the endpoints (negative: errors).
@@ -151,7 +153,6 @@ export class Ring {
   }
 }
 
-let current: Ring | null = null;
 
 /** SPSC producer or broadcast publisher (docs/ring.md §4.1, §4.3 block policy). */
 export class Writer {
@@ -162,6 +163,12 @@ export class Writer {
   seqNext: u32;
   loanPos: i64 = -1;
   loanMax: u32 = 0;
+  /** Broadcast: dead subscribers whose slots this publisher freed (§6). */
+  freed: u32 = 0;
+  /** The tail at which loanWait first found the ring full, and when (now_ms). */
+  blockedTail: u32 = 0;
+  blocked: bool = false;
+  blockedSince: f64 = 0;
 
   constructor(ring: Ring, slot: u32) {
     this.ring = ring;
@@ -232,15 +239,58 @@ export class Writer {
     return <i64>(r.data + <usize>(rec & r.mask) + RECORD_HEADER);
   }
 
-  /** Loan, waiting up to timeoutMs for space (§3 on space_futex). */
+  /**
+   * Loan, waiting up to timeoutMs for space (§3 on space_futex). A broadcast publisher
+   * blocked for unblock_ns at the same tail (counted across calls) frees the slots of dead
+   * subscribers that hold the minimum (§6; liveness from the host's slot_alive).
+   */
   loanWait(n: u32, timeoutMs: f64): i64 {
-    const first = this.loan(n);
-    if (first != 0) return first;
-    current = this.ring;
-    writerWaiting = this;
-    writerNeed = n;
-    if (!this.ring.park(() => writerWaiting!.hasSpace(writerNeed), SPACE_FUTEX, SPACE_SLEEPERS, timeoutMs)) return E_TIMED_OUT;
-    return this.loan(n);
+    const r = this.ring;
+    const end = now_ms() + timeoutMs;
+    for (;;) {
+      const got = this.loan(n);
+      if (got != 0) {
+        this.blocked = false;
+        return got;
+      }
+      const now = now_ms();
+      if (!this.blocked || this.blockedTail != this.tail) {
+        this.blocked = true;
+        this.blockedTail = this.tail;
+        this.blockedSince = now;
+      }
+      const bc = r.kind == KIND_BROADCAST;
+      if (bc && now - this.blockedSince >= r.unblockMs && this.freeDeadSubscribers()) continue;
+      const left = end - now;
+      if (left <= 0) return E_TIMED_OUT;
+      writerWaiting = this;
+      writerNeed = n;
+      r.park(() => writerWaiting!.hasSpace(writerNeed), SPACE_FUTEX, SPACE_SLEEPERS, bc ? min<f64>(left, max<f64>(1, r.unblockMs / 4)) : left);
+    }
+    return E_TIMED_OUT;
+  }
+
+  /**
+   * Frees the slots of dead subscribers whose cursor is the minimum: cas(state 2 → 1),
+   * zero the other fields, store_release(state, 0) (docs/ring.md §5), as any participant
+   * that finds a dead one does. True when one was freed.
+   */
+  freeDeadSubscribers(): bool {
+    const r = this.ring;
+    const lo = this.headPosition();
+    let any = false;
+    for (let s: u32 = 1; s <= r.slots; s++) {
+      const o = r.slotAddr(s);
+      if (atomic.load<u32>(o + S_STATE) != SLOT_ACTIVE || load<u32>(o + S_ROLE) != ROLE_SUBSCRIBER) continue;
+      if (atomic.load<u32>(o + S_CURSOR) != lo || slot_alive(o) != 0) continue;
+      if (atomic.cmpxchg<u32>(o + S_STATE, SLOT_ACTIVE, SLOT_FILLING) != SLOT_ACTIVE) continue;
+      memory.fill(o + 4, 0, SLOT_SIZE - 4);
+      atomic.store<u32>(o + S_STATE, SLOT_FREE);
+      this.freed++;
+      any = true;
+    }
+    if (any) this.cachedHead = this.headPosition();
+    return any;
   }
 
   /** Publishes the loaned record with len <= the loaned bytes. 0 or an E_* code. */

@@ -44,3 +44,5 @@ export function run(n: u32, timeoutMs: f64): i64 {
   }
   return n;
 }
+/** Dead subscribers whose slots the publisher freed (§6) while it waited. */
+export function recovered(): u32 { return writer!.freed; }
