@@ -122,11 +122,12 @@ function host(wasm: string, path: string, role: string, count: number): Child {
 suite('AssemblyScript modules on a channel, across processes', () => {
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'isthmus-wasm-as-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
-  let consumer = '', producer = '', worker = '';
+  let consumer = '', producer = '', worker = '', lossy = '';
   beforeAll(() => {
     consumer = buildAs('consumer');
     producer = buildAs('producer');
     worker = buildAs('worker');
+    lossy = buildAs('lossy');
   }, 180_000);
   const N = 20_000;
 
@@ -180,6 +181,37 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     expect(r.result, r.out).toMatchObject({ run: N });
     sub.close();
     await n.close?.();
+  }, 120_000);
+
+  it('TS overwrite publisher → AS overwrite subscriber module that falls a lap behind: the gap is reported, nothing torn, the slow tail all delivered', async () => {
+    const n = await node({ root });
+    const pub = await n.publisher('lossy', BookUpdate, { capacity: 4096, policy: 'overwrite' });
+    const burst = 5000, slow = 50;
+    const child = host(lossy, join(root, 'lossy~pub'), 'subscriber', burst + slow);
+    await child.ready;
+    const send = (i: number) =>
+      pub.trySend((m) => {
+        m.seq = BigInt(i);
+        m.ts_ns = BigInt(i) * 3n;
+        m.side = 2;
+        m.set_symbol(`SYM${i % 100}`);
+      });
+    // The module stalls 300 ms after the first message: the burst laps it many times.
+    for (let i = 0; i < burst; i++) expect(send(i)).toBe(true);
+    await new Promise((r) => setTimeout(r, 800));
+    for (let i = burst; i < burst + slow; i++) {
+      send(i);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const r = await child.done;
+    expect(r.code, r.out).toBe(0);
+    const res = r.result as { run: number; lost: number; tailCount: number; error: string };
+    expect(res.error, r.out).toBe('');
+    expect(res.lost).toBeGreaterThan(0);
+    expect(res.run + res.lost).toBe(burst + slow); // every missing message is in a reported gap
+    expect(res.tailCount).toBe(slow); // what came slowly after the lap was all delivered
+    pub.close();
+    n.close();
   }, 120_000);
 
   it('AS publisher module blocked by a dead subscriber frees its slot after unblock_ns; the live TS subscriber gets everything', async () => {

@@ -13,6 +13,8 @@ interface Exports extends WasmModuleExports {
   run(n: number, timeoutMs: number): bigint;
   checksum?(): bigint;
   recovered?(): number;
+  lost?(): number;
+  tailCount?(): number;
   error?(): number;
 }
 /** The package TS lib has no WebAssembly types: the part used here. */
@@ -30,5 +32,5 @@ const str = (p: number): string => {
   const n = new Uint32Array(ex.memory.buffer, p - 4, 1)[0]!;
   return String.fromCharCode(...new Uint16Array(ex.memory.buffer, p, n / 2));
 };
-console.log(`RESULT ${JSON.stringify({ run: Number(got), checksum: ex.checksum ? String(ex.checksum()) : null, error: ex.error ? str(ex.error()) : null, recovered: ex.recovered ? ex.recovered() : null, offset: ch.offset, slot: ch.slot })}`);
+console.log(`RESULT ${JSON.stringify({ run: Number(got), checksum: ex.checksum ? String(ex.checksum()) : null, error: ex.error ? str(ex.error()) : null, recovered: ex.recovered ? ex.recovered() : null, lost: ex.lost ? ex.lost() : null, tailCount: ex.tailCount ? ex.tailCount() : null, offset: ch.offset, slot: ch.slot })}`);
 ch.close();

@@ -1,7 +1,8 @@
 // The Isthmus ring protocol (docs/ring.md) in AssemblyScript, over a region that the host
 // mapped into this module's linear memory (docs/wasm.md, "Hosting"): SPSC producer and
-// consumer, broadcast publisher and subscriber (block policy, zero-copy), MPSC producer and
-// MPSC consumer (with the §6 recovery of abandoned claims).
+// consumer, broadcast publisher and subscriber (block policy, zero-copy), overwrite-policy
+// subscriber (copies, reports gaps), MPSC producer and MPSC consumer (with the §6 recovery
+// of abandoned claims).
 //
 // Raw addresses: `base` is the linear-memory address of the region's first byte and
 // [base, base + size) must stay mapped while any endpoint is used (the host keeps the
@@ -40,6 +41,8 @@ export const DATA_FUTEX: usize = 256;
 export const DATA_SLEEPERS: usize = 260;
 export const SPACE_FUTEX: usize = 264;
 export const SPACE_SLEEPERS: usize = 268;
+export const BC_INTENT: usize = 320;
+export const BC_LAST: usize = 324;
 export const BC_MIN: usize = 328;
 export const SLOTS_OFFSET: usize = 384;
 export const SLOT_SIZE: usize = 64;
@@ -49,6 +52,7 @@ export const S_INTENT_POS: usize = 24;
 export const S_INTENT_LEN: usize = 28;
 export const S_CURSOR: usize = 32;
 export const S_CURSOR_SEQ: usize = 36;
+export const S_LOST: usize = 40;
 export const R_LEN_STATE: usize = 0;
 export const R_POS: usize = 4;
 export const R_SEQ: usize = 8;
@@ -680,5 +684,128 @@ export class MpscReader {
       return true;
     }
     return false;
+  }
+}
+
+let overwriteWaiting: OverwriteReader | null = null;
+
+/**
+ * Overwrite-policy broadcast subscriber (docs/ring.md §4.3): the publisher never waits, so
+ * each record is copied out of the ring into a private buffer and bc_intent is checked
+ * after the copy; a copy the publisher may have overwritten meanwhile is never delivered.
+ * A subscriber that was lapped jumps to bc_last and reports the loss as `gap`.
+ */
+export class OverwriteReader {
+  ring: Ring;
+  slot: u32;
+  readPos: u32;
+  nextSeq: u32;
+  seqKnown: bool = false;
+  lapped: bool = false;
+  /** Messages lost before the record last received (0: none), and in all. */
+  gap: u32 = 0;
+  lost: u32 = 0;
+  /** Of the record last received; its payload is at copy + RECORD_HEADER. */
+  length: u32 = 0;
+  seq: u32 = 0;
+  sender: u32 = 0;
+  flags: u32 = 0;
+  /** The private copy: one full record (header + max_message). */
+  copy: usize;
+
+  constructor(ring: Ring, slot: u32) {
+    this.ring = ring;
+    this.slot = slot;
+    const sa = ring.slotAddr(slot);
+    this.readPos = atomic.load<u32>(sa + S_CURSOR);
+    this.nextSeq = load<u32>(sa + S_CURSOR_SEQ);
+    this.copy = heap.alloc(<usize>recordLength(ring.maxMessage));
+  }
+
+  /** Is position p still intact: (bc_intent − C − p) as i32 ≤ 0. SeqCst load of bc_intent, after the copy's loads. */
+  @inline intact(p: u32): bool {
+    return <i32>(atomic.load<u32>(this.ring.base + BC_INTENT) - this.ring.cap - p) <= 0;
+  }
+
+  hasData(): bool {
+    return <i32>(atomic.load<u32>(this.ring.base + TAIL) - this.readPos) > 0;
+  }
+
+  /** Address of the copied payload (len in `length`, loss in `gap`), 0 when none, E_CORRUPT (< 0) on a bad record. */
+  receive(): i64 {
+    const r = this.ring;
+    for (;;) {
+      let p = this.readPos;
+      // load_acquire(tail): pairs with the publisher's tail store.
+      let t = atomic.load<u32>(r.base + TAIL);
+      if (<i32>(t - p) <= 0) return 0;
+      if (!this.intact(p)) {
+        // Lapped: jump to the newest committed record (load_acquire(bc_last)).
+        p = atomic.load<u32>(r.base + BC_LAST);
+        t = p + r.cap;
+        this.readPos = p;
+        this.lapped = true;
+      }
+      const o = r.data + <usize>(p & r.mask);
+      const w = load<u32>(o + R_LEN_STATE);
+      const length = w & ~7;
+      const state = w & 7;
+      const avail = t - p;
+      if (state == REC_PADDING) {
+        const pos = load<u32>(o + R_POS);
+        if (!this.intact(p)) continue;
+        if (pos != p || length < 8 || length > avail) return E_CORRUPT;
+        this.readPos = p + length;
+        continue;
+      }
+      const plen = load<u32>(o + R_PAYLOAD_LEN);
+      if (state != REC_COMMITTED || plen > r.maxMessage || length < RECORD_HEADER + plen || length > avail) {
+        if (!this.intact(p)) continue;
+        return E_CORRUPT;
+      }
+      memory.copy(this.copy, o, <usize>(RECORD_HEADER + plen));
+      // Load-load order: the SeqCst load of bc_intent in intact() follows the copy's loads.
+      if (!this.intact(p)) continue;
+      const c = this.copy;
+      if (load<u32>(c + R_POS) != p || load<u32>(c + R_PAYLOAD_LEN) != plen) return E_CORRUPT;
+      const seq = load<u32>(c + R_SEQ);
+      if (this.lapped) {
+        this.gap = seq - this.nextSeq;
+        this.lost += this.gap;
+        store<u32>(r.slotAddr(this.slot) + S_LOST, this.lost);
+        this.lapped = false;
+      } else {
+        this.gap = 0;
+      }
+      this.seqKnown = true;
+      this.nextSeq = seq + 1;
+      this.length = plen;
+      this.seq = seq;
+      this.sender = load<u32>(c + R_SENDER);
+      this.flags = load<u32>(c + R_FLAGS);
+      this.readPos = p + length;
+      return <i64>(c + RECORD_HEADER);
+    }
+  }
+
+  /** receive(), waiting up to timeoutMs (§3 on data_futex). */
+  receiveWait(timeoutMs: f64): i64 {
+    const end = now_ms() + timeoutMs;
+    for (;;) {
+      const got = this.receive();
+      if (got != 0) return got;
+      const left = end - now_ms();
+      if (left <= 0) return E_TIMED_OUT;
+      overwriteWaiting = this;
+      this.ring.park(() => overwriteWaiting!.hasData(), DATA_FUTEX, DATA_SLEEPERS, left);
+    }
+    return E_TIMED_OUT;
+  }
+
+  /** Informational for this policy (the publisher never waits): cursor_seq (plain), then the cursor (SeqCst). */
+  release(): void {
+    const sa = this.ring.slotAddr(this.slot);
+    if (this.seqKnown) store<u32>(sa + S_CURSOR_SEQ, this.nextSeq);
+    atomic.store<u32>(sa + S_CURSOR, this.readPos);
   }
 }
