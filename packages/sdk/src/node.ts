@@ -32,6 +32,8 @@ export interface NodeOptions {
   /** 'vm': the arena file shared with a VM guest (ivshmem backing file) and its size for a new one (transports/arena.ts). */
   path?: string;
   size?: number;
+  /** `tcp://`/`unix://`: how long to wait for the first connection (default 5000 ms; then NetError). */
+  connectTimeoutMs?: number;
 }
 
 /** A channel found under the transport (discovery). */
@@ -195,7 +197,7 @@ export async function node(opts: NodeOptions = {}): Promise<IsthmusNode> {
   else if (opts.transport === 'inproc') t = inproc();
   else if (opts.transport === 'agent') t = await agent(opts.socket !== undefined ? { socket: opts.socket } : {});
   else if (opts.transport === 'vm') t = await arena({ path: opts.path ?? '', ...(opts.size !== undefined ? { size: opts.size } : {}) });
-  else if (typeof opts.transport === 'string') t = await connect(opts.transport); // tcp:// or unix:// (docs/net.md)
+  else if (typeof opts.transport === 'string') t = await connect(opts.transport, opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}); // tcp:// or unix:// (docs/net.md)
   else t = opts.transport;
   return new IsthmusNode(t, opts);
 }

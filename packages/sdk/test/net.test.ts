@@ -319,4 +319,23 @@ describe.each([['tcp' as const], ['unix' as const]])('net transport over %s', (k
       cleanup();
     }
   });
+
+  it('no listener: node() fails within connectTimeoutMs with a NetError naming the address and the system error', async () => {
+    const url = await address(kind); // nothing listens there
+    const t0 = performance.now();
+    const err = await isthmus.node({ transport: url, connectTimeoutMs: 400 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(isthmus.NetError);
+    const e = err as isthmus.NetError;
+    expect(e.code).toBe('TRANSPORT');
+    expect(e.url).toBe(url);
+    expect(e.errno).toBe(kind === 'tcp' ? 'ECONNREFUSED' : 'ENOENT');
+    if (kind === 'tcp') expect(e.port).toBe(Number(url.split(':').pop()));
+    else expect(e.path).toBe(url.slice('unix://'.length));
+    expect(e.message).toContain(url);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(350); // it retried until the timeout
+  });
 });
+
