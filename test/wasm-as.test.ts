@@ -3,8 +3,10 @@
  * golden vector (verify + values read through the generated accessors, compared with the
  * JSON; mutated bytes give the same first error as the TS verifier), and real processes
  * exchanging messages through a region mapped into a wasm module's memory: a TS publisher
- * with an AS subscriber module in another process, and an AS publisher module with a TS
- * subscriber. With CI=true a missing compiler or addon fails instead of skipping.
+ * with AS subscriber modules (block and overwrite policy) in another process, AS publisher
+ * modules with a TS subscriber, and an AS MPSC consumer with TS producers, each hosted in
+ * Node (WasmHost) and in wasmtime (wasm/wasmtime). With CI=true a missing compiler, addon
+ * or wasmtime host fails instead of skipping.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,8 +103,11 @@ function require_runtime() {
 }
 
 interface Child { lines: string[]; ready: Promise<void>; done: Promise<{ code: number | null; result: Record<string, unknown> | null; out: string }> }
-function host(wasm: string, path: string, role: string, count: number): Child {
-  const c = spawn(process.execPath, [join(ROOT, 'test/wasm-as/host.ts'), wasm, path, role, String(count)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+type Engine = 'node' | 'wasmtime';
+/** Hosts `wasm` on the region at `path` in a child process: Node (WasmHost) or wasmtime (the Rust host, wasm/wasmtime). */
+function host(engine: Engine, wasm: string, path: string, role: string, count: number): Child {
+  const [cmd, args] = engine === 'node' ? [process.execPath, [join(ROOT, 'test/wasm-as/host.ts')]] : [WASMTIME_HOST, []];
+  const c = spawn(cmd, [...args, wasm, path, role, String(count)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
   const lines: string[] = [];
   let out = '';
   let result: Record<string, unknown> | null = null;
@@ -119,7 +124,12 @@ function host(wasm: string, path: string, role: string, count: number): Child {
   return { lines, ready, done };
 }
 
-suite('AssemblyScript modules on a channel, across processes', () => {
+// Built by test/global-setup.ts (cargo) when cargo is there; with CI=true a missing host fails.
+const WASMTIME_HOST = join(ROOT, '.cache', 'cargo', 'wasmtime', 'release', 'isthmus-wasmtime-host');
+if (CI && !existsSync(WASMTIME_HOST)) throw new Error(`${WASMTIME_HOST} is missing: test/global-setup.ts builds it with cargo (wasm/wasmtime)`);
+const engines: Engine[] = existsSync(WASMTIME_HOST) ? ['node', 'wasmtime'] : ['node'];
+
+suite.each(engines)('AssemblyScript modules on a channel, across processes, hosted in %s', (engine) => {
   const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'isthmus-wasm-as-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   let consumer = '', producer = '', worker = '', lossy = '';
@@ -134,7 +144,7 @@ suite('AssemblyScript modules on a channel, across processes', () => {
   it('TS publisher (this process) → AS subscriber module hosted in another process', async () => {
     const n = await node({ root });
     const pub = await n.publisher('book', BookUpdate, { capacity: 1 << 16, policy: 'block' });
-    const child = host(consumer, join(root, 'book~pub'), 'subscriber', N);
+    const child = host(engine, consumer, join(root, 'book~pub'), 'subscriber', N);
     await child.ready;
     let expectSum = 0n;
     for (let i = 0; i < N; i++) {
@@ -167,7 +177,7 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     writeFileSync(join(root, 'feed~pub'), new Uint8Array(sab));
     const n = await node({ root });
     const sub = await n.subscriber('feed', BookUpdate, { waitMs: 1000 });
-    const child = host(producer, join(root, 'feed~pub'), 'publisher', N);
+    const child = host(engine, producer, join(root, 'feed~pub'), 'publisher', N);
     for (let i = 0; i < N; i++) {
       const m = await sub.receive(10_000);
       expect(m, `message ${i}`).not.toBeNull();
@@ -187,7 +197,7 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     const n = await node({ root });
     const pub = await n.publisher('lossy', BookUpdate, { capacity: 4096, policy: 'overwrite' });
     const burst = 5000, slow = 50;
-    const child = host(lossy, join(root, 'lossy~pub'), 'subscriber', burst + slow);
+    const child = host(engine, lossy, join(root, 'lossy~pub'), 'subscriber', burst + slow);
     await child.ready;
     const send = (i: number) =>
       pub.trySend((m) => {
@@ -226,7 +236,7 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     const region = n.transport.open('stale~pub')!;
     const ring = Ring.open(region.buffer, region.byteOffset, region.byteLength, BookUpdate.TYPE_ID);
     ring.join('subscriber', { pid: 0x3ffffff0, uid: 0, startTime: 1n });
-    const child = host(producer, join(root, 'stale~pub'), 'publisher', 2000);
+    const child = host(engine, producer, join(root, 'stale~pub'), 'publisher', 2000);
     for (let i = 0; i < 2000; i++) {
       const m = await sub.receive(10_000);
       expect(m?.seq, `message ${i}`).toBe(BigInt(i));
@@ -253,7 +263,7 @@ suite('AssemblyScript modules on a channel, across processes', () => {
     // A producer that claimed and was killed before its commit: a slot whose pid is not running.
     const dead = ring.join('producer', { pid: 0x3ffffff0, uid: 0, startTime: 1n }, t.notifier);
     expect(dead.loan(200)).toBeGreaterThan(0);
-    const child = host(worker, join(root, 'jobs~work'), 'consumer', 3 * 2000);
+    const child = host(engine, worker, join(root, 'jobs~work'), 'consumer', 3 * 2000);
     await child.ready;
     const producers = [0, 1, 2].map(() => ring.join('producer', n.identity, t.notifier));
     const msg = new BookUpdate();
