@@ -190,6 +190,11 @@ fn main() -> Result<()> {
 
     let run = instance.get_typed_func::<(i32, f64), i64>(&mut store, "run")?;
     let n = run.call(&mut store, (count, 10_000.0))?;
+    // The contract above: had the memory moved (a grow that relocates), the window would no
+    // longer be the region. Say so rather than report figures from stale pages.
+    if unsafe { mem.data_ptr(&store).add(offset) } as *mut c_void != at {
+        bail!("the module's memory moved while the region was mapped into it (a relocating grow)");
+    }
     let mut out = format!("{{\"run\":{n},\"engine\":\"wasmtime\",\"offset\":{offset},\"slot\":{slot}");
     if let Ok(f) = instance.get_typed_func::<(), i64>(&mut store, "checksum") {
         out += &format!(",\"checksum\":\"{}\"", f.call(&mut store, ())? as u64);

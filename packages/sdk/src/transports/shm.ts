@@ -125,7 +125,9 @@ export class ShmTransport implements Transport {
     try {
       nr = this.native.openFile(p);
     } catch (err) {
-      if (!existsSync(p)) return null;
+      // Not there (yet): the caller waits and retries. Decided by the open's own error, not
+      // by a second look: a creator may link the file in between (it would then be found).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || !existsSync(p)) return null;
       throw new IsthmusError('TRANSPORT', `shm: cannot open ${p}: ${(err as Error).message}`, name, { cause: err });
     }
     return this.wrap(name, nr);
