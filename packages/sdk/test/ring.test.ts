@@ -389,6 +389,18 @@ describe('unread (what the slowest reader has not released)', () => {
     expect(p.unread()).toBe(0);
   });
 
+  it('waitDrainedAsync drops dead subscribers after unblock_ns, under both policies', async () => {
+    for (const policy of ['block', 'overwrite'] as const) {
+      const { sab, ring } = make({ kind: 'broadcast', policy, unblockNs: 50_000_000n });
+      const p = ring.join('publisher', me);
+      ring.join('subscriber', { pid: 0x3ffffff0, uid: 0, startTime: 1n }); // a killed subscriber
+      send(p, sab, 100, 1);
+      expect(p.unread()).toBeGreaterThan(0);
+      expect(await p.waitDrainedAsync(5000, inProcessNotifier)).toBe('ok');
+      expect(ring.slotsWithRole(L.ROLE_SUBSCRIBER)).toHaveLength(0);
+    }
+  });
+
   it('waitDrainedAsync resolves when a reader releases the last record, and times out otherwise', async () => {
     const { sab, ring } = make({ kind: 'broadcast' });
     const p = ring.join('publisher', me);

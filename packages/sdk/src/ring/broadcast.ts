@@ -17,6 +17,20 @@ import type { Notifier } from './notify.js';
 import type { Ring } from './ring.js';
 import { SpscReader, SpscWriter } from './spsc.js';
 
+/** How long a publisher has waited at one tail (performance.now()), across wait calls. */
+class BlockedSince {
+  private tail = -1;
+  private since = 0;
+  ms(tail: number): number {
+    const now = performance.now();
+    if (this.tail !== tail) {
+      this.tail = tail;
+      this.since = now;
+    }
+    return now - this.since;
+  }
+}
+
 /** Block-policy publisher. */
 export class BroadcastWriter extends SpscWriter {
   /**
@@ -42,9 +56,7 @@ export class BroadcastWriter extends SpscWriter {
     return min;
   }
 
-  /** The tail at which the publisher was first found blocked, and when (performance.now()). */
-  private blockedTail = -1;
-  private blockedSince = 0;
+  private readonly since = new BlockedSince();
 
   /**
    * After unblock_ns blocked: subscribers holding the minimum that are dead lose their slot
@@ -53,12 +65,7 @@ export class BroadcastWriter extends SpscWriter {
    */
   protected override blocked(_blockedMs: number): number {
     const unblockMs = Number(this.ring.unblockNs) / 1e6;
-    const now = performance.now();
-    if (this.blockedTail !== this.tail) {
-      this.blockedTail = this.tail;
-      this.blockedSince = now;
-    }
-    if (now - this.blockedSince >= unblockMs) {
+    if (this.since.ms(this.tail) >= unblockMs) {
       const min = this.headPosition();
       for (const p of this.ring.slotsWithRole(L.ROLE_SUBSCRIBER)) {
         const c = Atomics.load(this.i32, (L.slotOffset(p.slot) + L.S_CURSOR) >> 2) >>> 0;
@@ -137,6 +144,20 @@ export class BroadcastOverwriteWriter extends SpscWriter {
 
   override peerAlive(): boolean {
     return this.anyAlive(L.ROLE_SUBSCRIBER);
+  }
+
+  private readonly since = new BlockedSince();
+
+  /**
+   * Only flush() waits here (loans never do): after unblock_ns at one tail, dead
+   * subscribers, which would count as unread forever, lose their slot (§6).
+   */
+  protected override blocked(_blockedMs: number): number {
+    const unblockMs = Number(this.ring.unblockNs) / 1e6;
+    if (this.since.ms(this.tail) >= unblockMs) {
+      for (const p of this.ring.slotsWithRole(L.ROLE_SUBSCRIBER)) if (!isAlive(p.pid, p.startTime)) this.ring.freeSlot(p.slot);
+    }
+    return Math.max(1, unblockMs);
   }
 
   /** The farthest any active subscriber cursor is behind tail, at most the capacity (a lapped subscriber). */
