@@ -34,10 +34,10 @@ import { BOUNDARIES, handshake, type Started } from '../test/boundaries/boundari
 import { fillSmall, PUB_OPTIONS, STOP_INSTRUMENT, TRANSFORM_DELTA } from '../test/boundaries/contract.ts';
 import { ROOT } from '../test/vm/initramfs.ts';
 import { Histogram } from './ipc/hist.ts';
+import { CI } from '../test/ci.ts';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const opt = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(name) + 1] : undefined);
 const OUT = opt('--out') ?? join(ROOT, QUICK ? 'bench/results/tmp/boundaries-quick.json' : 'bench/results/boundaries.json');
 const ONLY = opt('--only')?.split(',');

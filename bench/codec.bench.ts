@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isDeepStrictEqual } from 'node:util';
 import { ALLOC_CHILD_FLAG, allocPerOp, measureAllocations } from './alloc.ts';
+import { CI } from '../test/ci.ts';
 
 type MarketModule = typeof import('../schemas/generated/ts/market.ts');
 type IsBookUpdate = import('../schemas/generated/ts/market.ts').BookUpdate;
@@ -104,7 +105,7 @@ const fbSetup = setupFlatbuffers();
 const HAVE_FB = !('skip' in fbSetup);
 if ('skip' in fbSetup) {
   // In CI a skipped comparison measures nothing: fail instead.
-  if (process.env.CI === 'true') {
+  if (CI) {
     log(`bench: FlatBuffers is required when CI=true: ${fbSetup.skip}`);
     process.exit(1);
   }

@@ -22,8 +22,8 @@ import { BookUpdate } from '../schemas/generated/ts/market.ts';
 import { BOUNDARIES, handshake, type Started } from './boundaries/boundaries.ts';
 import { BAD_SIDE, fillSmall, HOSTILE_INSTRUMENT, PREFIX, PUB_OPTIONS, STOP_INSTRUMENT, TRANSFORM_DELTA } from './boundaries/contract.ts';
 import * as vmHost from './vm/host.ts';
+import { CI } from './ci.ts';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 
 export interface OneApiOptions {
   /** Channel prefix of the peer (default "vm", the C guest's). */

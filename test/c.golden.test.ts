@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFile, typeTable } from '../packages/schema/dist/compile.js';
 import { emitC } from '../packages/schema/dist/emit/c.js';
 import { goldenVectors, ROOT } from '../scripts/goldens.ts';
+import { CI } from './ci.ts';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const MISSING = ['gcc', 'g++'].filter((t) => spawnSync(t, ['--version']).error);
 const INCLUDE = join(ROOT, 'bindings/c/include');
 const TESTDATA = join(ROOT, 'schemas/testdata');

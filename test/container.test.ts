@@ -16,10 +16,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { get } from 'node:http';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CI } from './ci.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NODE = Number(process.versions.node.split('.')[0]) >= 24 ? process.execPath : join(ROOT, 'node_modules/.bin/node');
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const TOOLS = ['unshare', 'setpriv', 'mount'];
 const MISSING = [...TOOLS.filter((t) => spawnSync(t, ['--version']).error), ...(process.getuid?.() === 0 ? [] : ['root (uid 0)'])];
 const ENTER = join(ROOT, 'test/container/enter.sh');

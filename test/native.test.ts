@@ -12,10 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CI } from './ci.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NATIVE = join(ROOT, 'native');
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const MISSING = ['cmake', 'ninja', 'gcc'].filter((t) => spawnSync(t, ['--version']).error);
 
 function sh(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {

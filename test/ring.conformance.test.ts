@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeTool, ROOT } from './ring-conformance/native.ts';
+import { CI } from './ci.ts';
 
 const DIR = join(ROOT, 'test', 'ring-conformance');
 const scenarios = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -46,7 +47,7 @@ describe('ring conformance', () => {
     it(`${name}: C runner = golden`, (ctx) => {
       const tool = nativeTool('ring_conformance');
       if ('missing' in tool) {
-        if (process.env.CI === 'true') throw new Error(tool.missing);
+        if (CI) throw new Error(tool.missing);
         ctx.skip();
         return;
       }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatRing, markReady, type RingParams, regionSize } from '../packages/sdk/src/ring/index.js';
 import { nativeTool, ROOT } from './ring-conformance/native.ts';
+import { CI } from './ci.ts';
 
 const PEER = join(ROOT, 'test', 'ring-conformance', 'ts_peer.ts');
 const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'isthmus-cross-'));
@@ -51,7 +52,7 @@ function addonMissing(): string | null {
 function need(ctx: { skip: () => void }, c: boolean): string | null {
   const miss = addonMissing() ?? (c ? (() => { const t = nativeTool('isthmus_ringtool'); return 'missing' in t ? t.missing : null; })() : null);
   if (miss !== null) {
-    if (process.env.CI === 'true') throw new Error(miss);
+    if (CI) throw new Error(miss);
     ctx.skip();
   }
   const t = nativeTool('isthmus_ringtool');

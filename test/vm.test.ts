@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookUpdate } from '../schemas/generated/ts/market.ts';
 import { fillGolden, fillSmall, GOLDEN_BIN, GOLDEN_SEQ, GOLDEN_VALUE, percentile, pingPong, startVm, TRANSFORM_DELTA, type Vm } from './vm/host.ts';
 import { missingDependencies } from './vm/qemu.ts';
+import { CI } from './ci.ts';
 
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const MISSING = missingDependencies();
 const ATOMIC_N = 200_000;
 

@@ -9,14 +9,14 @@
  * or wasmtime host fails instead of skipping.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verify as tsVerify } from '@isthmus/runtime';
 import { available, loadError } from '@isthmus/native';
-import { node } from '@isthmus/sdk';
-import { formatRing, markReady, regionSize, Ring, type Writer } from '../packages/sdk/src/ring/index.js';
+import { node, type IsthmusNode, type Region } from '@isthmus/sdk';
+import { formatRing, markReady, regionSize, Ring, type RingParams, type Writer } from '../packages/sdk/src/ring/index.js';
 import { BookUpdate, TYPES as MARKET } from '../schemas/generated/ts/market.ts';
 import { TYPES as KITCHEN } from '../schemas/generated/ts/kitchen.ts';
 import { buildAs, ROOT } from './wasm-as/build.ts';
@@ -24,7 +24,6 @@ import { buildAs, ROOT } from './wasm-as/build.ts';
 
 /** The package TS lib has no WebAssembly types: the part used here. */
 const WA = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: unknown } }>; Memory: { new (d: { initial: number; maximum?: number; shared?: boolean }): { buffer: ArrayBuffer; grow(n: number): number }; prototype: object } } }).WebAssembly;
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 if (!available() && CI) throw loadError()!;
 const suite = available() ? describe : describe.skip;
 
@@ -98,11 +97,20 @@ describe('generated AssemblyScript vs the golden vectors', () => {
 });
 
 import * as runtime from '@isthmus/runtime';
+import { CI } from './ci.ts';
 function require_runtime() {
   return runtime;
 }
 
 interface Child { lines: string[]; ready: Promise<void>; done: Promise<{ code: number | null; result: Record<string, unknown> | null; out: string }> }
+/** A ring region `name` under the node's transport, formatted with `p` and ready. */
+function createRing(n: IsthmusNode, name: string, p: RingParams): Region {
+  return n.transport.create(name, regionSize(p), (r) => {
+    formatRing(r.buffer, r.byteOffset, p, n.identity);
+    markReady(r.buffer, r.byteOffset);
+  })!;
+}
+
 type Engine = 'node' | 'wasmtime';
 /** Hosts `wasm` on the region at `path` in a child process: Node (WasmHost) or wasmtime (the Rust host, wasm/wasmtime). */
 function host(engine: Engine, wasm: string, path: string, role: string, count: number): Child {
@@ -170,12 +178,8 @@ suite.each(engines)('AssemblyScript modules on a channel, across processes, host
   }, 120_000);
 
   it('AS publisher module hosted in another process → TS subscriber (this process)', async () => {
-    const p = { kind: 'broadcast' as const, capacity: 1 << 16, slots: 8, maxMessage: 4096, typeId: BookUpdate.TYPE_ID };
-    const sab = new SharedArrayBuffer(regionSize(p));
-    formatRing(sab, 0, p, { pid: process.pid, uid: process.getuid?.() ?? 0, startTime: 0n });
-    markReady(sab, 0);
-    writeFileSync(join(root, 'feed~pub'), new Uint8Array(sab));
     const n = await node({ root });
+    createRing(n, 'feed~pub', { kind: 'broadcast', capacity: 1 << 16, slots: 8, maxMessage: 4096, typeId: BookUpdate.TYPE_ID }).close();
     const sub = await n.subscriber('feed', BookUpdate, { waitMs: 1000 });
     const child = host(engine, producer, join(root, 'feed~pub'), 'publisher', N);
     for (let i = 0; i < N; i++) {
@@ -225,15 +229,10 @@ suite.each(engines)('AssemblyScript modules on a channel, across processes, host
   }, 120_000);
 
   it('AS publisher module blocked by a dead subscriber frees its slot after unblock_ns; the live TS subscriber gets everything', async () => {
-    const p = { kind: 'broadcast' as const, capacity: 1 << 14, slots: 8, maxMessage: 4096, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n };
-    const sab = new SharedArrayBuffer(regionSize(p));
-    formatRing(sab, 0, p, { pid: process.pid, uid: process.getuid?.() ?? 0, startTime: 0n });
-    markReady(sab, 0);
-    writeFileSync(join(root, 'stale~pub'), new Uint8Array(sab));
     const n = await node({ root });
+    const region = createRing(n, 'stale~pub', { kind: 'broadcast', capacity: 1 << 14, slots: 8, maxMessage: 4096, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n });
     const sub = await n.subscriber('stale', BookUpdate, { waitMs: 1000 });
     // A subscriber that was killed: its slot (a pid that is not running) still holds cursor 0.
-    const region = n.transport.open('stale~pub')!;
     const ring = Ring.open(region.buffer, region.byteOffset, region.byteLength, BookUpdate.TYPE_ID);
     ring.join('subscriber', { pid: 0x3ffffff0, uid: 0, startTime: 1n });
     const child = host(engine, producer, join(root, 'stale~pub'), 'publisher', 2000);
@@ -254,11 +253,7 @@ suite.each(engines)('AssemblyScript modules on a channel, across processes, host
   it('3 TS producers and one that died mid-claim → AS MPSC consumer (queue worker) module in another process: per-producer order, the dead claim recovered', async () => {
     const n = await node({ root });
     const t = n.transport;
-    const p = { kind: 'mpsc' as const, capacity: 1 << 14, slots: 8, maxMessage: 1024, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n };
-    const region = t.create('jobs~work', regionSize(p), (r) => {
-      formatRing(r.buffer, r.byteOffset, p, n.identity);
-      markReady(r.buffer, r.byteOffset);
-    })!;
+    const region = createRing(n, 'jobs~work', { kind: 'mpsc', capacity: 1 << 14, slots: 8, maxMessage: 1024, typeId: BookUpdate.TYPE_ID, unblockNs: 200_000_000n });
     const ring = Ring.open(region.buffer, region.byteOffset, region.byteLength, BookUpdate.TYPE_ID);
     // A producer that claimed and was killed before its commit: a slot whose pid is not running.
     const dead = ring.join('producer', { pid: 0x3ffffff0, uid: 0, startTime: 1n }, t.notifier);

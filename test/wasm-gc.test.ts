@@ -19,6 +19,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { goldenVectors, ROOT } from '../scripts/goldens.ts';
 import { pythonPath } from './python.ts';
 import { gcToJson, loadCodec, WA, type Codec } from './wasm-gc/v8.ts';
+import { CI } from './ci.ts';
 
 const CODES: Record<string, number> = {
   TRUNCATED: 1, BAD_TYPE_ID: 2, BAD_HEADER: 3, BAD_BOOL: 4, BAD_ENUM: 5, BAD_REF: 6, OUT_OF_BOUNDS: 7, BAD_UTF8: 8, BAD_UNION: 9,
@@ -302,7 +303,6 @@ describe('wasm-gc modules in V8', () => {
 // --- wasmtime -----------------------------------------------------------------------------
 
 const python = pythonPath();
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 const wasmtimeReason = (() => {
   if (!python) return 'the Python venv is missing (run: node scripts/python-env.mjs)';
   const r = spawnSync(python, ['-c', 'import wasmtime'], { encoding: 'utf8' });

@@ -23,10 +23,10 @@ import { EMITTERS, compileFile, typeTable } from '@isthmus/schema';
 import { witName } from '../packages/schema/src/emit/wit.js';
 import { encode, type StructLayout, type TypeLayout, type TypeRef } from '@isthmus/runtime';
 import { BookUpdate } from '../schemas/generated/ts/market.ts';
+import { CI } from './ci.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FIXTURES = join(import.meta.dirname, 'wit');
-const CI = process.env.CI === 'true' || process.env.CI === '1';
 
 type Tools = typeof import('../wasm/component/tools.ts');
 type Build = typeof import('../wasm/component/build.ts');

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Histogram } from './hist.ts';
+import { CI } from '../../test/ci.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -102,7 +103,7 @@ describe('Isthmus TS peers', () => {
   const ready = ['packages/sdk/src/ring/index.ts', 'packages/sdk/dist/ring/index.js', 'packages/native/dist/index.js']
     .every((p) => existsSync(resolve(root, p)));
   // With CI=true a missing piece fails the test instead of skipping it.
-  const test = ready || process.env.CI === 'true' ? it : it.skip;
+  const test = ready || CI ? it : it.skip;
   const opts = (o: object): string => JSON.stringify({ payload: 64, iters: 2000, warmup: 200, cpuA: -1, cpuB: -1, capacity: 65536, ...o });
   test('isthmus-ts-ts: ping-pong and throughput over real rings', () => {
     const p = runJson(process.execPath, [peer, 'isthmus-ts-ts', 'pingpong', 'a', opts({})]);
@@ -122,7 +123,7 @@ describe('Isthmus TS peers', () => {
 describe('isthmus_ringtool --spin', () => {
   const root = resolve(here, '..', '..');
   const tool = resolve(root, 'native/build/release/isthmus_ringtool');
-  const test = existsSync(tool) || process.env.CI === 'true' ? it : it.skip;
+  const test = existsSync(tool) || CI ? it : it.skip;
   test('ping-pongs busy-polling (the isthmus-c-c benchmark mode), checking every payload', async () => {
     const base = `/dev/shm/isthmus-ipc-test-${process.pid}`;
     const files = [`${base}-a`, `${base}-b`];
@@ -203,7 +204,7 @@ describe('more Node peers', () => {
     expect(r.status, r.stderr).toBe(0);
   };
   for (const [system, ok] of cases) {
-    (ok || process.env.CI === 'true' ? it : it.skip)(`${system}: ping-pong and throughput report latency, rate and CPU`, () => {
+    (ok || CI ? it : it.skip)(`${system}: ping-pong and throughput report latency, rate and CPU`, () => {
       if (system === 'isthmus-ts-as') ensureWasm();
       const p = runJson(process.execPath, [peer, system, 'pingpong', 'a', opts({ wasm: resolve(root, 'bench/peers/as/build/echo.wasm') })]);
       expect(p.samples).toBe(300);

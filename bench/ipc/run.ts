@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nativeDist, repoRoot, ringDist, ringSrc } from './peer.ts';
 import { loadFlatbuffers } from './message.ts';
 import { writePlots } from './plot.ts';
+import { CI } from '../../test/ci.ts';
 
 type System = string;
 type Scenario = 'pingpong' | 'throughput' | 'wakeup' | 'copy' | 'fanout';
@@ -50,7 +51,6 @@ const argVal = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const filter = argVal('--filter');
-const CI = process.env.CI === 'true';
 
 /**
  * Iteration counts: `n` at 64 B, fewer for large payloads (at most `bytes` of payload per

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'vitest';
 import * as native from '../dist/index.js';
+import { CI } from '../../../test/ci.ts';
 
 export { native };
 export const PKG = join(import.meta.dirname, '..');
 export const PEER = join(import.meta.dirname, 'fixtures', 'peer.ts');
-export const CI = process.env.CI === 'true' || process.env.CI === '1';
+export { CI };
 
 if (!existsSync(join(PKG, 'dist', 'index.js'))) throw new Error('packages/native/dist is missing: run `npm run build` first');
 
