@@ -25,6 +25,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as isthmus from '@isthmus/sdk';
 import { BookUpdate } from '../schemas/generated/ts/market.ts';
+import { watch } from '../packages/sdk/test/helpers.ts';
 
 const QUICK = process.argv.includes('--quick');
 const ROOT = join(import.meta.dirname, '..');
@@ -70,21 +71,8 @@ if (process.argv[2] === '--child') {
   for (const [system, mk] of systems) {
     const url = mk();
     const child = spawn(process.execPath, [import.meta.filename, '--child', url], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines: string[] = [];
-    const waiters: [(l: string) => boolean, (l: string) => void][] = [];
-    let buf = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        for (const [p, r] of waiters) if (p(line)) r(line);
-      }
-    });
-    const line = (p: (l: string) => boolean) => new Promise<string>((r) => (lines.find(p) ? r(lines.find(p)!) : waiters.push([p, r])));
+    const c = watch(child, `net bench child (${system})`);
+    const line = (p: (l: string) => boolean) => c.waitLine(p, 600_000);
     await line((l) => l.startsWith('listening'));
     const node = await isthmus.node({ transport: url as `tcp://${string}` });
 

@@ -34,6 +34,17 @@ const children = new Set<Child>();
 /** Starts `fixtures/<script>` with `args`; its stdout lines are collected. */
 export function run(script: string, args: string[], env: Record<string, string> = {}): Child {
   const proc = spawn(NODE, [join(FIXTURES, script), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = watch(proc, script);
+  children.add(child);
+  void child.exited.then(() => children.delete(child));
+  return child;
+}
+
+/**
+ * Collects the stdout lines (and stderr, when piped) of any child process; `label` names
+ * it in errors. Also for benchmarks that spawn their own children.
+ */
+export function watch(proc: ChildProcess, label: string): Child {
   const lines: string[] = [];
   const stderr: string[] = [];
   const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
@@ -54,10 +65,10 @@ export function run(script: string, args: string[], env: Record<string, string> 
       }
     }
   });
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (d: string) => stderr.push(d));
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (d: string) => stderr.push(d));
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  const child: Child = {
+  return {
     proc,
     lines,
     stderr,
@@ -66,7 +77,7 @@ export function run(script: string, args: string[], env: Record<string, string> 
       const seen = lines.find(pred);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${script}: no matching line within ${timeoutMs} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr.join('')}`)), timeoutMs);
+        const t = setTimeout(() => reject(new Error(`${label}: no matching line within ${timeoutMs} ms; stdout: ${lines.join(' | ')}; stderr: ${stderr.join('')}`)), timeoutMs);
         waiters.push({
           pred,
           resolve: (l) => {
@@ -76,7 +87,7 @@ export function run(script: string, args: string[], env: Record<string, string> 
         });
         void exited.then((code) => {
           clearTimeout(t);
-          reject(new Error(`${script} exited (${code}) before a matching line; stdout: ${lines.join(' | ')}; stderr: ${stderr.join('')}`));
+          reject(new Error(`${label} exited (${code}) before a matching line; stdout: ${lines.join(' | ')}; stderr: ${stderr.join('')}`));
         });
       });
     },
@@ -84,9 +95,6 @@ export function run(script: string, args: string[], env: Record<string, string> 
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
     },
   };
-  children.add(child);
-  void exited.then(() => children.delete(child));
-  return child;
 }
 
 /** Kills every child still running (afterEach). */

@@ -158,6 +158,33 @@ export class Ring {
 }
 
 
+/**
+ * How long an endpoint has been held up at one ring position (now_ms), across wait calls:
+ * a publisher blocked at one tail, a consumer stuck at one head (the §6 bounds).
+ */
+export class Since {
+  pos: u32 = 0;
+  running: bool = false;
+  start: f64 = 0;
+  /** Milliseconds held up at `pos`; a new position starts the clock at 0. */
+  at(pos: u32): f64 {
+    const now = now_ms();
+    if (!this.running || this.pos != pos) {
+      this.running = true;
+      this.pos = pos;
+      this.start = now;
+    }
+    return now - this.start;
+  }
+  /** Is the clock running for `pos`? */
+  on(pos: u32): bool {
+    return this.running && this.pos == pos;
+  }
+  reset(): void {
+    this.running = false;
+  }
+}
+
 /** SPSC producer or broadcast publisher (docs/ring.md §4.1, §4.3 block policy). */
 export class Writer {
   ring: Ring;
@@ -169,10 +196,8 @@ export class Writer {
   loanMax: u32 = 0;
   /** Broadcast: dead subscribers whose slots this publisher freed (§6). */
   freed: u32 = 0;
-  /** The tail at which loanWait first found the ring full, and when (now_ms). */
-  blockedTail: u32 = 0;
-  blocked: bool = false;
-  blockedSince: f64 = 0;
+  /** Since when loanWait has found the ring full at this tail. */
+  blocked: Since = new Since();
 
   constructor(ring: Ring, slot: u32) {
     this.ring = ring;
@@ -254,18 +279,12 @@ export class Writer {
     for (;;) {
       const got = this.loan(n);
       if (got != 0) {
-        this.blocked = false;
+        this.blocked.reset();
         return got;
       }
-      const now = now_ms();
-      if (!this.blocked || this.blockedTail != this.tail) {
-        this.blocked = true;
-        this.blockedTail = this.tail;
-        this.blockedSince = now;
-      }
       const bc = r.kind == KIND_BROADCAST;
-      if (bc && now - this.blockedSince >= r.unblockMs && this.freeDeadSubscribers()) continue;
-      const left = end - now;
+      if (bc && this.blocked.at(this.tail) >= r.unblockMs && this.freeDeadSubscribers()) continue;
+      const left = end - now_ms();
       if (left <= 0) return E_TIMED_OUT;
       writerWaiting = this;
       writerNeed = n;
@@ -530,10 +549,8 @@ export class MpscReader {
   broken: bool = false;
   /** Claims of dead producers turned into padding so far. */
   recovered: u32 = 0;
-  /** Where and since when (now_ms) the record at readPos has not been ready; stuckPos valid when stuck. */
-  stuckPos: u32 = 0;
-  stuck: bool = false;
-  stuckSince: f64 = 0;
+  /** Since when the record at readPos has not been ready. */
+  stuck: Since = new Since();
 
   constructor(ring: Ring, slot: u32) {
     this.ring = ring;
@@ -541,14 +558,6 @@ export class MpscReader {
     this.head = atomic.load<u32>(ring.base + HEAD);
     this.readPos = this.head;
     this.cachedTail = this.head;
-  }
-
-  private noteStuck(p: u32): void {
-    if (!this.stuck || this.stuckPos != p) {
-      this.stuck = true;
-      this.stuckPos = p;
-      this.stuckSince = now_ms();
-    }
   }
 
   /** A committed record or padding at readPos. SYNC POINT: load_acquire(len_state) pairs with the producer's commit cas. */
@@ -561,7 +570,7 @@ export class MpscReader {
     }
     const st = atomic.load<u32>(r.data + <usize>(p & r.mask)) & 7;
     if (st == REC_COMMITTED || st == REC_PADDING) return true;
-    this.noteStuck(p);
+    this.stuck.at(p);
     return false;
   }
 
@@ -581,7 +590,7 @@ export class MpscReader {
       const w = atomic.load<u32>(o + R_LEN_STATE);
       const state = w & 7;
       if (state == REC_FREE || state == REC_CLAIMED) {
-        this.noteStuck(p);
+        this.stuck.at(p);
         return 0;
       }
       const length = w & ~7;
@@ -628,7 +637,7 @@ export class MpscReader {
       const left = end - now_ms();
       if (left <= 0) return E_TIMED_OUT;
       mpscWaiting = this;
-      const slice = this.stuck ? max<f64>(1, this.ring.unblockMs / 4) : left;
+      const slice = this.stuck.on(this.readPos) ? max<f64>(1, this.ring.unblockMs / 4) : left;
       this.ring.park(() => mpscWaiting!.hasData(), DATA_FUTEX, DATA_SLEEPERS, min<f64>(left, slice));
     }
     return E_TIMED_OUT;
@@ -661,7 +670,7 @@ export class MpscReader {
    * a late commit by its owner fails. True when something was unblocked.
    */
   recover(): bool {
-    if (!this.stuck || this.stuckPos != this.readPos || now_ms() - this.stuckSince < this.ring.unblockMs) return false;
+    if (!this.stuck.on(this.readPos) || this.stuck.at(this.readPos) < this.ring.unblockMs) return false;
     const r = this.ring;
     const p = this.readPos;
     const o = r.data + <usize>(p & r.mask);
@@ -680,7 +689,7 @@ export class MpscReader {
       if (atomic.cmpxchg<u32>(o + R_LEN_STATE, w, nw) != w) return true; // it moved meanwhile: look again
       store<u32>(o + R_POS, p);
       this.recovered++;
-      this.stuck = false;
+      this.stuck.reset();
       return true;
     }
     return false;

@@ -8,7 +8,7 @@
  * bc_intent first, and subscribers copy each record out and re-check bc_intent, so they
  * never deliver torn bytes. A subscriber that was lapped jumps to bc_last and reports a gap.
  */
-import { Reader } from './endpoint.js';
+import { Reader, Since } from './endpoint.js';
 import { RingError } from './errors.js';
 import type { Identity } from './identity.js';
 import { isAlive } from './identity.js';
@@ -16,20 +16,6 @@ import * as L from './layout.js';
 import type { Notifier } from './notify.js';
 import type { Ring } from './ring.js';
 import { SpscReader, SpscWriter } from './spsc.js';
-
-/** How long a publisher has waited at one tail (performance.now()), across wait calls. */
-class BlockedSince {
-  private tail = -1;
-  private since = 0;
-  ms(tail: number): number {
-    const now = performance.now();
-    if (this.tail !== tail) {
-      this.tail = tail;
-      this.since = now;
-    }
-    return now - this.since;
-  }
-}
 
 /** Block-policy publisher. */
 export class BroadcastWriter extends SpscWriter {
@@ -56,7 +42,7 @@ export class BroadcastWriter extends SpscWriter {
     return min;
   }
 
-  private readonly since = new BlockedSince();
+  private readonly since = new Since();
 
   /**
    * After unblock_ns blocked: subscribers holding the minimum that are dead lose their slot
@@ -65,7 +51,7 @@ export class BroadcastWriter extends SpscWriter {
    */
   protected override blocked(_blockedMs: number): number {
     const unblockMs = Number(this.ring.unblockNs) / 1e6;
-    if (this.since.ms(this.tail) >= unblockMs) {
+    if (this.since.at(this.tail) >= unblockMs) {
       const min = this.headPosition();
       for (const p of this.ring.slotsWithRole(L.ROLE_SUBSCRIBER)) {
         const c = Atomics.load(this.i32, (L.slotOffset(p.slot) + L.S_CURSOR) >> 2) >>> 0;
@@ -146,7 +132,7 @@ export class BroadcastOverwriteWriter extends SpscWriter {
     return this.anyAlive(L.ROLE_SUBSCRIBER);
   }
 
-  private readonly since = new BlockedSince();
+  private readonly since = new Since();
 
   /**
    * Only flush() waits here (loans never do): after unblock_ns at one tail, dead
@@ -154,7 +140,7 @@ export class BroadcastOverwriteWriter extends SpscWriter {
    */
   protected override blocked(_blockedMs: number): number {
     const unblockMs = Number(this.ring.unblockNs) / 1e6;
-    if (this.since.ms(this.tail) >= unblockMs) {
+    if (this.since.at(this.tail) >= unblockMs) {
       for (const p of this.ring.slotsWithRole(L.ROLE_SUBSCRIBER)) if (!isAlive(p.pid, p.startTime)) this.ring.freeSlot(p.slot);
     }
     return Math.max(1, unblockMs);

@@ -22,6 +22,32 @@ const MAX_PARK_MS = 60_000;
 /** Longest park of waitDrainedAsync (readers that never wake the space futex). */
 const DRAIN_POLL_MS = 10;
 
+/**
+ * How long an endpoint has been held up at one ring position (performance.now()), across
+ * wait calls: a publisher blocked at one tail, a consumer stuck at one head. The §6 bounds
+ * count from the first time a position was seen held up, since callers wait in slices.
+ */
+export class Since {
+  private pos = -1;
+  private start = 0;
+  /** Milliseconds held up at `pos`; a new position starts the clock at 0. */
+  at(pos: number): number {
+    const now = performance.now();
+    if (this.pos !== pos) {
+      this.pos = pos;
+      this.start = now;
+    }
+    return now - this.start;
+  }
+  /** Is the clock running for `pos`? */
+  on(pos: number): boolean {
+    return this.pos === pos;
+  }
+  reset(): void {
+    this.pos = -1;
+  }
+}
+
 export abstract class Endpoint {
   readonly ring: Ring;
   readonly buffer: SharedArrayBuffer;

@@ -5,7 +5,7 @@
  * cas(len_state, 0 → …) can not succeed on a stale header. A producer that dies between
  * claim and commit is recovered by the consumer after unblock_ns (§6).
  */
-import { Reader, Writer } from './endpoint.js';
+import { Reader, Since, Writer } from './endpoint.js';
 import { RingError } from './errors.js';
 import type { Identity } from './identity.js';
 import { isAlive } from './identity.js';
@@ -144,9 +144,8 @@ export class MpscReader extends Reader {
   private cachedTail: number;
   private recOff = 0;
   private broken = false;
-  /** Where and since when (performance.now()) the record at readPos has not been ready. */
-  private stuckPos = -1;
-  private stuckSince = 0;
+  /** Since when the record at readPos has not been ready. */
+  private readonly stuck = new Since();
   private readonly unblockMs: number;
 
   constructor(ring: Ring, slot: number, id: Identity, notifier: Notifier | undefined) {
@@ -155,14 +154,6 @@ export class MpscReader extends Reader {
     this.readPos = this.head;
     this.cachedTail = this.head;
     this.unblockMs = Number(ring.unblockNs) / 1e6;
-  }
-
-  /** Starts the unblock clock the first time the record at p is seen not ready. */
-  private noteStuck(p: number): void {
-    if (this.stuckPos !== p) {
-      this.stuckPos = p;
-      this.stuckSince = performance.now();
-    }
   }
 
   private corrupt(p: number, what: string): never {
@@ -179,7 +170,7 @@ export class MpscReader extends Reader {
     }
     const st = Atomics.load(this.i32, (this.data + (p & this.mask)) >> 2) & 7;
     if (st === L.REC_COMMITTED || st === L.REC_PADDING) return true;
-    this.noteStuck(p);
+    this.stuck.at(p);
     return false;
   }
 
@@ -197,7 +188,7 @@ export class MpscReader extends Reader {
       const w = Atomics.load(this.i32, o >> 2) >>> 0;
       const state = w & 7;
       if (state === L.REC_FREE || state === L.REC_CLAIMED) {
-        this.noteStuck(p);
+        this.stuck.at(p);
         return -1;
       }
       const length = (w & ~7) >>> 0;
@@ -248,9 +239,9 @@ export class MpscReader extends Reader {
   }
 
   override recover(): boolean {
-    if (this.stuckPos !== this.readPos || performance.now() - this.stuckSince < this.unblockMs) return false;
+    if (!this.stuck.on(this.readPos) || this.stuck.at(this.readPos) < this.unblockMs) return false;
     const did = this.recoverDead((pid, st) => !isAlive(pid, st));
-    if (did) this.stuckPos = -1;
+    if (did) this.stuck.reset();
     return did;
   }
 
@@ -307,7 +298,7 @@ export class MpscReader extends Reader {
   }
 
   protected override idle(blockedMs: number): number {
-    if (this.stuckPos === this.readPos) {
+    if (this.stuck.on(this.readPos)) {
       this.recover();
       return Math.max(1, this.unblockMs / 4);
     }

@@ -14,7 +14,8 @@ export interface Notifier {
 }
 
 const views = new WeakMap<SharedArrayBuffer, Int32Array>();
-function view(buf: SharedArrayBuffer): Int32Array {
+/** The Int32Array over all of `buf` (one per buffer, cached): what Atomics.wait/notify take. */
+export function int32View(buf: SharedArrayBuffer): Int32Array {
   let v = views.get(buf);
   if (v === undefined) {
     v = new Int32Array(buf, 0, buf.byteLength >>> 2);
@@ -24,19 +25,19 @@ function view(buf: SharedArrayBuffer): Int32Array {
 }
 
 /** Atomics.waitAsync (ES2024; the repository's lib setting is ES2023). */
-const waitAsync = (Atomics as unknown as {
+export const atomicsWaitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, t: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 }).waitAsync;
 
 export const inProcessNotifier: Notifier = {
   wait(buf, byteOffset, expected, timeoutMs) {
-    return Atomics.wait(view(buf), byteOffset >>> 2, expected | 0, timeoutMs);
+    return Atomics.wait(int32View(buf), byteOffset >>> 2, expected | 0, timeoutMs);
   },
   waitAsync(buf, byteOffset, expected, timeoutMs) {
-    const r = waitAsync(view(buf), byteOffset >>> 2, expected | 0, timeoutMs);
+    const r = atomicsWaitAsync(int32View(buf), byteOffset >>> 2, expected | 0, timeoutMs);
     return r.async ? r.value : Promise.resolve(r.value);
   },
   wake(buf, byteOffset, count) {
-    return Atomics.notify(view(buf), byteOffset >>> 2, count);
+    return Atomics.notify(int32View(buf), byteOffset >>> 2, count);
   },
 };

@@ -38,7 +38,7 @@
 import { performance } from 'node:perf_hooks';
 import { IsthmusError } from '../errors.js';
 import { loadNative, type NativeApi, type NativeRegion } from '../native.js';
-import type { Notifier, WaitOutcome } from '../ring/index.js';
+import { atomicsWaitAsync, int32View, type Notifier, type WaitOutcome } from '../ring/notify.js';
 import type { Identity } from '../ring/index.js';
 import type { Region, Transport } from '../transport.js';
 
@@ -351,21 +351,9 @@ export function pollNotifier(opts: PollOptions = {}): Notifier {
   const spins = opts.spins ?? 2000;
   const minSleep = opts.minSleepMs ?? 0.05;
   const maxSleep = opts.maxSleepMs ?? 1;
-  const views = new WeakMap<SharedArrayBuffer, Int32Array>();
-  const view = (buf: SharedArrayBuffer) => {
-    let v = views.get(buf);
-    if (v === undefined) {
-      v = new Int32Array(buf, 0, buf.byteLength >>> 2);
-      views.set(buf, v);
-    }
-    return v;
-  };
-  const waitAsync = (Atomics as unknown as {
-    waitAsync(a: Int32Array, i: number, v: number, t: number): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-  }).waitAsync;
   return {
     wait(buf, byteOffset, expected, timeoutMs): WaitOutcome {
-      const v = view(buf);
+      const v = int32View(buf);
       const i = byteOffset >>> 2;
       const e = expected | 0;
       if (Atomics.load(v, i) !== e) return 'not-equal';
@@ -381,7 +369,7 @@ export function pollNotifier(opts: PollOptions = {}): Notifier {
       }
     },
     async waitAsync(buf, byteOffset, expected, timeoutMs): Promise<WaitOutcome> {
-      const v = view(buf);
+      const v = int32View(buf);
       const i = byteOffset >>> 2;
       const e = expected | 0;
       if (Atomics.load(v, i) !== e) return 'not-equal';
@@ -390,13 +378,13 @@ export function pollNotifier(opts: PollOptions = {}): Notifier {
       for (;;) {
         const left = deadline - performance.now();
         if (left <= 0) return 'timed-out';
-        const r = waitAsync(v, i, e, Math.min(maxSleep, left));
+        const r = atomicsWaitAsync(v, i, e, Math.min(maxSleep, left));
         if (r.async) await r.value;
         if (Atomics.load(v, i) !== e) return 'ok';
       }
     },
     wake(buf, byteOffset, count) {
-      return Atomics.notify(view(buf), byteOffset >>> 2, count);
+      return Atomics.notify(int32View(buf), byteOffset >>> 2, count);
     },
   };
 }

@@ -537,11 +537,16 @@ class Binding {
   finish(): void {
     if (this.closed || this.finishing) return;
     this.leaveReader();
-    this.link.bindings.delete(this.sid);
-    if (this.link.byName.get(this.copy.name) === this) this.link.byName.delete(this.copy.name);
+    this.detach();
     if (this.rxq.length === 0) return this.close();
     this.finishing = true;
     if (!this.rxDraining) void this.drainRx();
+  }
+
+  /** No more frames for this binding reach it through the link. */
+  private detach(): void {
+    this.link.bindings.delete(this.sid);
+    if (this.link.byName.get(this.copy.name) === this) this.link.byName.delete(this.copy.name);
   }
 
   /** Drops the proxies (their slots become free: the peer's roles vanish locally). */
@@ -555,8 +560,7 @@ class Binding {
     this.rxq.length = 0;
     this.rxBytes = 0;
     this.copy.bindings.delete(this);
-    this.link.bindings.delete(this.sid);
-    if (this.link.byName.get(this.copy.name) === this) this.link.byName.delete(this.copy.name);
+    this.detach();
     const w = this.creditWake;
     this.creditWake = null;
     w?.();
