@@ -18,11 +18,11 @@ import { EMITTERS } from './emitters.js';
 import type { EmittedFile } from './emit/common.js';
 
 const USAGE = `usage:
-  isthmus compile <schema.isthmus>... --emit <${Object.keys(EMITTERS).join('|')}>[,...] [--out DIR]
+  isthmus compile <schema.isthmus>... --emit <${Object.keys(EMITTERS).join('|')}>[,...] [--out|-o DIR]
   isthmus check <old.isthmus> <new.isthmus>
   isthmus agent [--socket PATH] [--policy FILE] [--metrics ADDR]   the node agent (docs/agent.md)
   isthmus stat [--socket PATH] [--json]                             the agent's channels and counters
-  isthmus listen [--port N | --path P] [--root DIR]                 serve shm channels over TCP/Unix (docs/net.md)`;
+  isthmus listen [--host H] [--port N | --path P] [--root DIR]      serve shm channels over TCP/Unix (docs/net.md)`;
 
 /** Subcommands that live in @isthmus/sdk (an optional peer: the compiler works without it). */
 const SDK_COMMANDS = new Set(['agent', 'stat', 'listen']);
