@@ -3,7 +3,7 @@
  * received fd), cross-process futex wait/wake, and process identity for liveness checks.
  * Linux only. The addon loads on first use; `available()` / `loadError()` tell whether it can.
  */
-export { available, loadError, addonPath, ADDON_PATH_ENV } from './loader.js';
+export { available, loadError, addonPath, builtPath, prebuiltPath, elfMismatch, ADDON_PATH_ENV } from './loader.js';
 export { createMemfd, createFile, openFile, createShm, openShm, openFd, seals, type Region, type RegionKind } from './region.js';
 export { futexWait, futexWaitAsync, futexWake, type Outcome } from './futex.js';
 export { procStartTime } from './proc.js';

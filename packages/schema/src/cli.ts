@@ -1,10 +1,9 @@
-#!/usr/bin/env node
 /**
- * The `isthmus` command line.
+ * The schema subcommands of the `isthmus` command line (the command itself is the bin of
+ * @isthmus/sdk, which adds the runtime subcommands: agent, stat, listen, ...):
  *
- *   isthmus compile <schema.isthmus>... --emit ts,c,json,wasm-gc,... [--out DIR]
+ *   isthmus compile <schema.isthmus>... --emit ts,c,json,wasm-gc,... [--out|-o DIR]
  *   isthmus check <old.isthmus> <new.isthmus>
- *   isthmus agent | stat | listen ...   (run by @isthmus/sdk: docs/agent.md, docs/net.md)
  *
  * Exit codes: 0 success, 1 schema errors or breaking changes, 2 usage errors. All output
  * is computed before anything is written, so a failed run writes nothing.
@@ -17,30 +16,19 @@ import { CompileError } from './diagnostics.js';
 import { EMITTERS } from './emitters.js';
 import type { EmittedFile } from './emit/common.js';
 
-const USAGE = `usage:
-  isthmus compile <schema.isthmus>... --emit <${Object.keys(EMITTERS).join('|')}>[,...] [--out|-o DIR]
-  isthmus check <old.isthmus> <new.isthmus>
-  isthmus agent [--socket PATH] [--policy FILE] [--metrics ADDR]   the node agent (docs/agent.md)
-  isthmus stat [--socket PATH] [--json]                             the agent's channels and counters
-  isthmus listen [--host H] [--port N | --path P] [--root DIR]      serve shm channels over TCP/Unix (docs/net.md)`;
+/** One line per subcommand: `isthmus <name> <arguments>`, then what it does. */
+export const USAGE_LINES: Record<'compile' | 'check', string> = {
+  compile: `isthmus compile <schema.isthmus>... --emit <${Object.keys(EMITTERS).join('|')}>[,...] [--out|-o DIR]`,
+  check: 'isthmus check <old.isthmus> <new.isthmus>',
+};
+const USAGE = `usage:\n  ${USAGE_LINES.compile}\n  ${USAGE_LINES.check}`;
 
-/** Subcommands that live in @isthmus/sdk (an optional peer: the compiler works without it). */
-const SDK_COMMANDS = new Set(['agent', 'stat', 'listen']);
+type Io = { out: (s: string) => void; err: (s: string) => void };
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-async function sdkCommand(cmd: string, argv: string[], err: (s: string) => void): Promise<number> {
-  let mod: { SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> };
-  try {
-    mod = (await import('@isthmus/sdk/cli' as string)) as typeof mod;
-  } catch (e) {
-    err(`isthmus ${cmd} needs @isthmus/sdk (npm install @isthmus/sdk): ${(e as Error).message.split('\n')[0]}\n`);
-    return 2;
-  }
-  return mod.SUBCOMMANDS[cmd]!(argv);
-}
-
-export function main(argv: string[], io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }): number | Promise<number> {
+/** `isthmus compile|check ...` (argv without the program name); returns the exit code. */
+export function main(argv: string[], io: Io = stdio): number {
   const [cmd, ...rest] = argv;
-  if (cmd !== undefined && SDK_COMMANDS.has(cmd)) return sdkCommand(cmd, rest, io.err);
   if (cmd === 'compile') return compile(rest, io);
   if (cmd === 'check') return check(rest, io);
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -51,7 +39,7 @@ export function main(argv: string[], io = { out: (s: string) => process.stdout.w
   return 2;
 }
 
-function compile(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): number {
+function compile(args: string[], io: Io): number {
   const files: string[] = [];
   let emit: string[] = [];
   let outDir = '.';
@@ -99,7 +87,7 @@ function compile(args: string[], io: { out: (s: string) => void; err: (s: string
   return 0;
 }
 
-function check(args: string[], io: { out: (s: string) => void; err: (s: string) => void }): number {
+function check(args: string[], io: Io): number {
   if (args.length !== 2) {
     io.err(USAGE + '\n');
     return 2;
@@ -122,10 +110,4 @@ function check(args: string[], io: { out: (s: string) => void; err: (s: string) 
   }
   io.out(`no breaking changes from ${args[0]} to ${args[1]}\n`);
   return 0;
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/isthmus')) {
-  const code = main(process.argv.slice(2));
-  if (typeof code === 'number') process.exitCode = code;
-  else process.exit(await code);
 }

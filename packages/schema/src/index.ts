@@ -16,4 +16,4 @@ export { emitJson } from './emit/json.js';
 export { emitC, cName } from './emit/c.js';
 export type { EmittedFile } from './emit/common.js';
 export { fnv1a64 } from './hash.js';
-export { main } from './cli.js';
+export { main, USAGE_LINES } from './cli.js';

@@ -23,7 +23,7 @@ export function defaultSocket(): string {
   return '/run/isthmus/agent.sock';
 }
 
-const AGENT_USAGE = `usage: isthmus agent [options]
+export const AGENT_USAGE = `usage: isthmus agent [--socket PATH] [--policy FILE] [--metrics ADDR] [options]
   --socket PATH        Unix socket to listen on (default ${'$'}XDG_RUNTIME_DIR/isthmus/agent.sock, else /run/isthmus/agent.sock)
   --socket-mode MODE   octal file mode of the socket (default 666; the policy decides who may do what)
   --policy FILE        JSON policy (docs/agent.md §3); default: only the agent's uid and root
@@ -139,7 +139,7 @@ export async function agentMain(argv: string[]): Promise<number> {
   return 0;
 }
 
-const STAT_USAGE = `usage: isthmus stat [--socket PATH] [--json]
+export const STAT_USAGE = `usage: isthmus stat [--socket PATH] [--json]
   Asks the isthmus agent for its channels, counters and peers and prints a table.`;
 
 /** `isthmus stat`: prints the agent's channel table (or its JSON). Resolves with the exit code. */

@@ -11,23 +11,23 @@ import { parseArgs } from 'node:util';
 import { listen } from '../transports/net.js';
 import { shm } from '../transports/shm.js';
 
-const USAGE = 'usage: isthmus listen [--host 127.0.0.1] [--port 7300] [--path /run/isthmus.sock] [--root DIR]';
+export const LISTEN_USAGE = 'usage: isthmus listen [--host 127.0.0.1] [--port 7300] [--path /run/isthmus.sock] [--root DIR]';
 
 export async function listenMain(argv: string[]): Promise<number> {
   let values: { host?: string; port?: string; path?: string; root?: string; help?: boolean };
   try {
     ({ values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' }, path: { type: 'string' }, root: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
-    console.error(`isthmus listen: ${(e as Error).message}\n${USAGE}`);
+    console.error(`isthmus listen: ${(e as Error).message}\n${LISTEN_USAGE}`);
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(LISTEN_USAGE);
     return 0;
   }
   const port = Number(values.port ?? 7300);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`isthmus listen: --port must be an integer in [0, 65535], is ${JSON.stringify(values.port)}\n${USAGE}`);
+    console.error(`isthmus listen: --port must be an integer in [0, 65535], is ${JSON.stringify(values.port)}\n${LISTEN_USAGE}`);
     return 2;
   }
   const transport = await shm(values.root !== undefined ? { root: values.root } : {});

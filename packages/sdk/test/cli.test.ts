@@ -1,11 +1,11 @@
-/** The `isthmus` CLI as a user runs it: a real process, real files, real exit codes. */
+/** The `isthmus` command as a user runs it (the bin of @isthmus/sdk): a real process, real files, real exit codes. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const CLI = join(import.meta.dirname, '../dist/cli.js');
+const CLI = join(import.meta.dirname, '../bin/isthmus.js');
 const SCHEMAS = join(import.meta.dirname, '../../../schemas');
 const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 
@@ -44,13 +44,27 @@ describe('isthmus CLI', () => {
     );
   });
 
+  it('lists every subcommand in --help, and names an unknown one (exit 2)', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    for (const cmd of ['compile', 'check', 'agent', 'stat', 'listen']) expect(help.stdout).toContain(`\n  isthmus ${cmd} `);
+    expect(help.stdout).toContain('--out|-o DIR');
+    expect(help.stdout).toContain('listen [--host');
+    const bad = run('bogus');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('isthmus: unknown command "bogus" (known: compile, check, agent, stat, listen)');
+    const sub = run('help', 'stat');
+    expect(sub.status).toBe(0);
+    expect(sub.stdout).toContain('usage: isthmus stat');
+  });
+
   it('explains usage errors with exit code 2', () => {
     expect(run().status).toBe(2);
     expect(run('compile', 'x.isthmus', '--emit', 'cobol').stderr).toContain("unknown emitter 'cobol'");
   });
 });
 
-describe('isthmus agent | stat | listen (run by @isthmus/sdk)', () => {
+describe('isthmus agent | stat | listen', () => {
   it('starts the agent, reports its channels with stat, and stops on SIGTERM leaving no socket', async () => {
     const { spawn } = await import('node:child_process');
     const dir = mkdtempSync(join(tmpdir(), 'isthmus-cli-agent-'));
