@@ -58,6 +58,14 @@ describe('isthmus CLI', () => {
     expect(sub.stdout).toContain('usage: isthmus stat');
   });
 
+  it('is `npx isthmus` at the repository root once `npm ci` has run (the bin is linked from the lockfile)', () => {
+    const root = join(import.meta.dirname, '../../..');
+    const r = spawnSync('npx', ['--no-install', 'isthmus', '--help'], { cwd: root, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('isthmus compile <schema.isthmus>');
+  });
+
   it('explains usage errors with exit code 2', () => {
     expect(run().status).toBe(2);
     expect(run('compile', 'x.isthmus', '--emit', 'cobol').stderr).toContain("unknown emitter 'cobol'");
