@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import type { MessageCore, VerifyError } from '@isthmus/runtime';
 import { ClosedError, IsthmusError, InvalidMessageError, NotFoundError } from './errors.js';
 import { formatRing, markReady, Ring, RingError, regionSize, type Identity, type Notifier, type Reader, type RingParams, type Writer } from './ring/index.js';
-import type { Region, Transport } from './transport.js';
+import { CounterSet } from './counters.js';
+import { whereFor, type Region, type Transport } from './transport.js';
 
 /** A generated message class (`BookUpdate`, …): what channels need from it. */
 export interface MessageClass<T extends MessageCore = MessageCore> {
@@ -47,10 +48,6 @@ export interface ChannelStats {
   timeouts: number;
 }
 
-export function emptyStats(): ChannelStats {
-  return { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, full: 0, invalid: 0, deadLetters: 0, lost: 0, dropped: 0, rejected: 0, timeouts: 0 };
-}
-
 /** Written by the dead-letter sink; implemented in deadletter.ts. */
 export interface DeadLetterSink {
   /** Records an invalid message; returns whether it reached the dead-letter ring. Never throws, never blocks. */
@@ -71,7 +68,9 @@ export interface NodeContext {
 /** Base of every channel end: a name, counters, events, close(). */
 export abstract class Channel extends EventEmitter {
   readonly name: string;
-  protected readonly _stats: ChannelStats = emptyStats();
+  /** @internal The counters, which the node moves into its counters region (counters.ts). */
+  readonly _counters = new CounterSet();
+  protected readonly _stats: ChannelStats = this._counters;
   protected _closed = false;
   abstract readonly role: string;
   constructor(name: string) {
@@ -80,7 +79,7 @@ export abstract class Channel extends EventEmitter {
   }
   /** A snapshot of this end's counters. */
   stats(): ChannelStats {
-    return { ...this._stats };
+    return this._counters.snapshot();
   }
   get closed(): boolean {
     return this._closed;
@@ -245,7 +244,7 @@ export async function awaitRing<E extends Writer | Reader>(
         ringErr(channel, err);
       }
     }
-    if (Date.now() >= deadline) throw new NotFoundError(channel, waitMs, ctx.transport.where);
+    if (Date.now() >= deadline) throw new NotFoundError(channel, waitMs, whereFor(ctx.transport, channel));
     await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
     pause = Math.min(pause * 2, 100);
   }

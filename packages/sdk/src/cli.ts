@@ -1,7 +1,7 @@
 /**
  * The `isthmus` command (the bin of @isthmus/sdk, packages/sdk/bin/isthmus.js): every
- * subcommand in one table. compile and check come from @isthmus/schema; agent and stat
- * are docs/agent.md; listen is docs/net.md.
+ * subcommand in one table. compile and check come from @isthmus/schema; agent is
+ * docs/agent.md; stat and top are docs/counters.md; listen is docs/net.md.
  *
  *   isthmus <command> [arguments]     isthmus <command> --help for its options
  *
@@ -9,8 +9,9 @@
  * request), 2 usage errors.
  */
 import { main as schemaMain, USAGE_LINES } from '@isthmus/schema';
-import { AGENT_USAGE, agentMain, STAT_USAGE, statMain } from './agent/cli.js';
+import { AGENT_USAGE, agentMain } from './agent/cli.js';
 import { LISTEN_USAGE, listenMain } from './net/cli.js';
+import { STAT_USAGE, statMain, TOP_USAGE, topMain } from './observe/cli.js';
 
 interface Command {
   /** `isthmus <name> <arguments>`: the first line of the command's own usage. */
@@ -26,15 +27,9 @@ export const COMMANDS: Record<string, Command> = {
   compile: { synopsis: USAGE_LINES.compile, about: 'generate code and layouts from schemas (docs/schema.md)', run: (argv) => schemaMain(['compile', ...argv]) },
   check: { synopsis: USAGE_LINES.check, about: 'breaking changes between two versions of a schema (exit 1 when any)', run: (argv) => schemaMain(['check', ...argv]) },
   agent: { synopsis: synopsis(AGENT_USAGE), about: 'the node agent: regions for containers and sandboxes (docs/agent.md)', run: agentMain },
-  stat: { synopsis: synopsis(STAT_USAGE), about: "the agent's channels, counters and peers", run: statMain },
+  stat: { synopsis: synopsis(STAT_USAGE), about: 'every channel, its rings, peers and counters, with no daemon (docs/counters.md); --serve for Prometheus', run: statMain },
+  top: { synopsis: synopsis(TOP_USAGE), about: 'a live view: msg/s, bytes/s, fill, lag, dead letters, dead peers', run: topMain },
   listen: { synopsis: synopsis(LISTEN_USAGE), about: 'serve shm channels to TCP/Unix peers (docs/net.md)', run: listenMain },
-};
-
-/** Kept for callers of 0.1: the runtime subcommands by name. */
-export const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  agent: agentMain,
-  stat: statMain,
-  listen: listenMain,
 };
 
 /** The top-level help: one synopsis and one line of explanation per command. */

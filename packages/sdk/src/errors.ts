@@ -21,7 +21,8 @@ export type IsthmusErrorCode =
   | 'ROLE_TAKEN'
   | 'TRANSPORT'
   | 'CORRUPT'
-  | 'BAD_ARGUMENT';
+  | 'BAD_ARGUMENT'
+  | 'CONFIG';
 
 export class IsthmusError extends Error {
   readonly code: IsthmusErrorCode;
@@ -97,5 +98,30 @@ export class InvalidMessageError extends IsthmusError {
     super('INVALID_MESSAGE', `${channel}: invalid message: ${reason}`, channel, { cause: verifyError ?? undefined });
     this.name = 'InvalidMessageError';
     this.verifyError = verifyError;
+  }
+}
+
+/**
+ * A transport URL or configuration file is wrong (docs/config.md). The message starts with
+ * `source` (where the value came from: `ISTHMUS_TRANSPORT`, `ISTHMUS_CONFIG`, or
+ * `<file>:<line>:<column>`), names the bad value and lists what is accepted.
+ */
+export class ConfigError extends IsthmusError {
+  /** Where the bad value came from, as the message starts: `ISTHMUS_TRANSPORT`, `/etc/app/isthmus.json:4:17`, … */
+  readonly source: string;
+  /** The offending value (a URL, a key), when there is one. */
+  readonly value: string | undefined;
+  /** The configuration file, and the 1-based line and column in it, when the value came from one. */
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  constructor(source: string, message: string, details: { value?: string; file?: string; line?: number; column?: number; cause?: unknown } = {}) {
+    super('CONFIG', `${source}: ${message}`, undefined, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.name = 'ConfigError';
+    this.source = source;
+    this.value = details.value;
+    this.file = details.file;
+    this.line = details.line;
+    this.column = details.column;
   }
 }

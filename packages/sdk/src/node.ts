@@ -4,7 +4,9 @@
  */
 import type { MessageCore } from '@isthmus/runtime';
 import { hasLiveParticipant, openRing, type Channel, type ChannelStats, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { isCountersRegion, listCounters, NodeCounters, type CounterOwner } from './counters.js';
 import { DeadLetterWriter, openDeadLetterReader, type DeadLetterReader } from './deadletter.js';
+import { configuredTransport } from './config.js';
 import { ClosedError } from './errors.js';
 import { openPublisher, openSubscriber, type Publisher, type PublisherOptions, type Subscriber, type SubscriberOptions } from './pubsub.js';
 import { Queue, type QueueOptions } from './queue.js';
@@ -15,12 +17,16 @@ import { arena } from './transports/arena.js';
 import { agent } from './transports/agent.js';
 import { inproc, InprocTransport } from './transports/inproc.js';
 import { connect } from './transports/net.js';
+import { RoutedTransport } from './transports/routed.js';
 import { shm, ShmTransport } from './transports/shm.js';
 
 export interface NodeOptions {
   /**
-   * Where regions live: a Transport object, or 'shm' (default: region files in `root`) or
+   * Where regions live: a Transport object, or 'shm' (region files in `root`) or
    * 'inproc' (a fresh in-process arena; pass `inproc({ arena })` to share one with workers).
+   * Without `transport` and `root`, the configuration decides (docs/config.md):
+   * `$ISTHMUS_TRANSPORT`, then `isthmus.json` (`$ISTHMUS_CONFIG`, or found walking up from
+   * the working directory), then 'shm' under the default root.
    */
   transport?: Transport | 'shm' | 'inproc' | 'vm' | 'agent' | `tcp://${string}` | `unix://${string}`;
   /** Socket of the node agent for `transport: 'agent'` (docs/agent.md; default `$ISTHMUS_AGENT_SOCKET`, else `$XDG_RUNTIME_DIR/isthmus/agent.sock`, else `/run/isthmus/agent.sock`). */
@@ -59,6 +65,7 @@ export class IsthmusNode {
   readonly identity: Identity;
   private readonly open = new Set<Channel>();
   private readonly dead: DeadLetterWriter;
+  private readonly counters: NodeCounters;
   private readonly ctx: NodeContext;
   private _closed = false;
 
@@ -67,13 +74,20 @@ export class IsthmusNode {
     // A transport may say who this process is to its peers (the agent: its pid there).
     this.identity = (transport as { identity?: Identity }).identity ?? selfIdentity();
     this.dead = new DeadLetterWriter(() => this.ctx);
+    this.counters = new NodeCounters(transport, this.identity);
     this.ctx = {
       transport,
       identity: this.identity,
       onInvalid: opts.onInvalid ?? 'dead-letter',
       deadLetters: this.dead,
-      track: (ch) => this.open.add(ch),
-      untrack: (ch) => this.open.delete(ch),
+      track: (ch) => {
+        this.open.add(ch);
+        this.counters.attach(ch as unknown as CounterOwner);
+      },
+      untrack: (ch) => {
+        this.counters.detach(ch as unknown as CounterOwner);
+        this.open.delete(ch);
+      },
     };
   }
 
@@ -122,6 +136,7 @@ export class IsthmusNode {
   list(): ChannelEntry[] {
     const out: ChannelEntry[] = [];
     for (const region of this.transport.list()) {
+      if (isCountersRegion(region)) continue;
       const p = parseRegionName(region);
       const kind = ({ pub: 'pubsub', req: 'service', res: 'response', queue: 'queue', dead: 'dead-letters', other: 'other' } as const)[p.kind];
       let participants: ChannelEntry['participants'] = [];
@@ -145,7 +160,11 @@ export class IsthmusNode {
   sweep(): SweepResult {
     const removed: string[] = [];
     let freedSlots = 0;
+    for (const c of listCounters(this.transport)) {
+      if (!c.alive && this.transport.remove(c.region)) removed.push(c.region);
+    }
     for (const region of this.transport.list()) {
+      if (isCountersRegion(region)) continue;
       let o;
       try {
         o = openRing(this.transport, region);
@@ -157,7 +176,7 @@ export class IsthmusNode {
       if (!hasLiveParticipant(o.ring) && this.transport.remove(region, o.region)) removed.push(region);
       o.region.close();
     }
-    if (this.transport instanceof ShmTransport) this.transport.sweepTemporaries();
+    if (this.transport instanceof ShmTransport || this.transport instanceof RoutedTransport) this.transport.sweepTemporaries();
     return { removed, freedSlots };
   }
 
@@ -186,14 +205,20 @@ export class IsthmusNode {
     this._closed = true;
     for (const ch of [...this.open]) ch.close();
     this.dead.close();
+    this.counters.close();
     this.transport.close();
   }
 }
 
-/** Creates a node. `await node()` uses the shm transport under the default runtime directory. */
+/**
+ * Creates a node. An explicit `transport` (or `root`, which means shm there) wins; without
+ * either, `await node()` takes its transport from the configuration (config.ts,
+ * docs/config.md), by default the shm transport under the default runtime directory.
+ */
 export async function node(opts: NodeOptions = {}): Promise<IsthmusNode> {
   let t: Transport;
-  if (opts.transport === undefined || opts.transport === 'shm') t = await shm(opts.root !== undefined ? { root: opts.root } : {});
+  if (opts.transport === undefined && opts.root === undefined) t = await configuredTransport();
+  else if (opts.transport === undefined || opts.transport === 'shm') t = await shm(opts.root !== undefined ? { root: opts.root } : {});
   else if (opts.transport === 'inproc') t = inproc();
   else if (opts.transport === 'agent') t = await agent(opts.socket !== undefined ? { socket: opts.socket } : {});
   else if (opts.transport === 'vm') t = await arena({ path: opts.path ?? '', ...(opts.size !== undefined ? { size: opts.size } : {}) });

@@ -20,7 +20,7 @@ import type { MessageCore } from '@isthmus/runtime';
 import { Channel, loanFillSend, Inbox, acquireRing, held, openRing, sleep, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
 import { IsthmusError, NotFoundError, OverloadedError, TimeoutError } from './errors.js';
 import { RingError, type Reader, type Writer } from './ring/index.js';
-import { regionNames } from './transport.js';
+import { regionNames, whereFor } from './transport.js';
 
 export interface QueueOptions {
   /** Ring bytes per worker (power of two ≥ 4096; default 256 KiB). Used by workers. */
@@ -127,7 +127,7 @@ export class QueueProducer<T extends MessageCore> extends Channel {
   loan(): T {
     const m = this.tryLoan();
     if (m) return m;
-    if (this.targets.length === 0) throw new NotFoundError(this.name, 0, `${this.ctx.transport.where} (no live worker)`);
+    if (this.targets.length === 0) throw new NotFoundError(this.name, 0, `${whereFor(this.ctx.transport, this.name)} (no live worker)`);
     throw new OverloadedError(this.name, `every worker's ring is full (${this.targets.length} workers)`);
   }
 

@@ -48,6 +48,15 @@ export interface Transport {
   close(): void;
 }
 
+/**
+ * Where the regions of `channel` live, for messages: `whereFor(channel)` of a transport
+ * that routes channels to different places (transports/routed.ts), else `where`.
+ */
+export function whereFor(t: Transport, channel: string): string {
+  const f = (t as { whereFor?: (channel: string) => string }).whereFor;
+  return typeof f === 'function' ? f.call(t, channel) : t.where;
+}
+
 /** Channel names: a letter or digit, then letters, digits, `.`, `_`, `-` (at most 100). */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 

@@ -47,12 +47,12 @@ describe('isthmus CLI', () => {
   it('lists every subcommand in --help, and names an unknown one (exit 2)', () => {
     const help = run('--help');
     expect(help.status).toBe(0);
-    for (const cmd of ['compile', 'check', 'agent', 'stat', 'listen']) expect(help.stdout).toContain(`\n  isthmus ${cmd} `);
+    for (const cmd of ['compile', 'check', 'agent', 'stat', 'top', 'listen']) expect(help.stdout).toContain(`\n  isthmus ${cmd} `);
     expect(help.stdout).toContain('--out|-o DIR');
     expect(help.stdout).toContain('listen [--host');
     const bad = run('bogus');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain('isthmus: unknown command "bogus" (known: compile, check, agent, stat, listen)');
+    expect(bad.stderr).toContain('isthmus: unknown command "bogus" (known: compile, check, agent, stat, top, listen)');
     const sub = run('help', 'stat');
     expect(sub.status).toBe(0);
     expect(sub.stdout).toContain('usage: isthmus stat');

@@ -3,10 +3,11 @@
  * `agentMain(argv)` / `statMain(argv)` with the arguments after the subcommand; both
  * resolve with the process exit code.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdirSync, existsSync, unlinkSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { serveMetrics } from '../observe/serve.js';
 import { requestOnce } from './client.js';
 import { prometheus, table } from './metrics.js';
 import { loadAgentNative } from './native.js';
@@ -34,35 +35,6 @@ export const AGENT_USAGE = `usage: isthmus agent [--socket PATH] [--policy FILE]
 
 function log(level: 'info' | 'warn' | 'error', msg: string): void {
   process.stderr.write(`${new Date().toISOString()} isthmus-agent[${process.pid}] ${level}: ${msg}\n`);
-}
-
-function listenMetrics(addr: string, stats: () => AgentStats): Promise<{ server: Server; where: string }> {
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && (req.url === '/metrics' || req.url?.startsWith('/metrics?'))) {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(prometheus(stats()));
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end(`not found: ${req.url} (try /metrics)\n`);
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    if (addr.startsWith('unix:')) {
-      const path = addr.slice(5);
-      if (existsSync(path)) unlinkSync(path);
-      server.listen(path, () => resolve({ server, where: `unix:${path}` }));
-      return;
-    }
-    const m = /^(?:(.*):)?(\d+)$/.exec(addr);
-    if (!m) return reject(new Error(`--metrics ${JSON.stringify(addr)}: use HOST:PORT, :PORT, PORT or unix:/PATH`));
-    const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
-    server.listen(Number(m[2]), host, () => {
-      const a = server.address();
-      const port = typeof a === 'object' && a ? a.port : Number(m[2]);
-      resolve({ server, where: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics` });
-    });
-  });
 }
 
 /**
@@ -120,7 +92,7 @@ export async function agentMain(argv: string[]): Promise<number> {
     agent = new Agent(n, { socket, socketMode: mode, policy, sampleMs, ...(maxRegion !== undefined ? { maxRegion } : {}), log });
     agent.start();
     if (a.metrics) {
-      const m = await listenMetrics(a.metrics, () => agent.stats());
+      const m = await serveMetrics(a.metrics, '--metrics', () => prometheus(agent.stats()));
       metrics = m.server;
       log('info', `metrics on ${m.where}`);
     }
@@ -139,20 +111,20 @@ export async function agentMain(argv: string[]): Promise<number> {
   return 0;
 }
 
-export const STAT_USAGE = `usage: isthmus stat [--socket PATH] [--json]
+export const AGENT_STAT_USAGE = `usage: isthmus stat --socket PATH | --agent [--json]
   Asks the isthmus agent for its channels, counters and peers and prints a table.`;
 
 /** `isthmus stat`: prints the agent's channel table (or its JSON). Resolves with the exit code. */
-export async function statMain(argv: string[]): Promise<number> {
+export async function agentStatMain(argv: string[]): Promise<number> {
   let a;
   try {
     a = parseArgs({ args: argv, options: { socket: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true }).values;
   } catch (err) {
-    process.stderr.write(`isthmus stat: ${(err as Error).message}\n${STAT_USAGE}\n`);
+    process.stderr.write(`isthmus stat: ${(err as Error).message}\n${AGENT_STAT_USAGE}\n`);
     return 2;
   }
   if (a.help) {
-    process.stdout.write(STAT_USAGE + '\n');
+    process.stdout.write(AGENT_STAT_USAGE + '\n');
     return 0;
   }
   const socket = a.socket ?? defaultSocket();

@@ -13,6 +13,7 @@ import { checkName, parseRegionName } from '../transport.js';
 import { procStartTime } from '../ring/identity.js';
 import * as L from '../ring/layout.js';
 import { Ring } from '../ring/ring.js';
+import { inspectRing } from '../inspect.js';
 import { check, Policy, type PeerIdentity, type Rights } from './policy.js';
 import { decode, encode, ERROR, errorFrame, Op, OP_NAMES, ProtocolError, REPLY, type AgentErrorCode } from './protocol.js';
 import type { AgentNative, AsyncServer, AsyncSocket, MemRegion } from './native.js';
@@ -570,23 +571,15 @@ export class Agent {
   private metrics(reg: Reg): ChannelMetrics | null {
     const ring = reg.ring;
     if (!ring) return null;
-    const tail = Atomics.load(ring.i32, L.TAIL >> 2) >>> 0;
+    const info = inspectRing(ring);
+    const tail = info.tail;
     const participants: Record<string, number> = {};
     let lost = 0;
-    let minCursor: number | null = null;
-    for (const p of ring.participants()) {
+    for (const p of info.participants) {
       participants[p.role] = (participants[p.role] ?? 0) + 1;
-      if (p.role === 'subscriber') {
-        const o = L.slotOffset(p.slot);
-        lost += ring.dv.getUint32(o + L.S_LOST, true);
-        const cur = Atomics.load(ring.i32, (o + L.S_CURSOR) >> 2) >>> 0;
-        if (minCursor === null || ((cur - minCursor) | 0) < 0) minCursor = cur;
-      }
+      lost += p.lost ?? 0;
     }
-    let fill: number;
-    if (ring.kind === 'broadcast') fill = minCursor === null ? 0 : (tail - minCursor) >>> 0;
-    else fill = (tail - (Atomics.load(ring.i32, L.HEAD >> 2) >>> 0)) >>> 0;
-    fill = Math.min(fill, ring.capacity);
+    const fill = info.fill;
     const p = parseRegionName(reg.name);
     const mpsc = ring.kind === 'mpsc';
     return {
@@ -597,7 +590,7 @@ export class Agent {
       fill,
       fillRatio: fill / ring.capacity,
       bytes: reg.bytes + ((tail - reg.lastTail) >>> 0),
-      messages: mpsc ? null : reg.messages + (((Atomics.load(ring.i32, L.SEQ >> 2) >>> 0) - reg.lastSeq) >>> 0),
+      messages: mpsc ? null : reg.messages + ((info.messages! - reg.lastSeq) >>> 0),
       bytesPerSec: reg.bytesPerSec,
       messagesPerSec: mpsc ? null : reg.messagesPerSec,
       participants,

@@ -9,7 +9,12 @@
  * the VM transport, which puts the same layout in a file a VM guest maps.
  * Regions are bump-allocated: the space of a removed region is not reused (threads may
  * still hold it), so an arena fits a bounded number of creates; size it accordingly.
+ *
+ * `defaultArena()` is the per-process arena behind the `inproc:` transport URL
+ * (docs/config.md): threads find it through worker_threads environment data instead of
+ * having it posted.
  */
+import { getEnvironmentData, setEnvironmentData } from 'node:worker_threads';
 import { IsthmusError } from '../errors.js';
 import { inProcessNotifier, type Notifier } from '../ring/index.js';
 import type { Region, Transport } from '../transport.js';
@@ -72,4 +77,31 @@ export class InprocTransport implements Transport {
 /** An in-process transport (threads of one process). */
 export function inproc(opts: InprocOptions = {}): InprocTransport {
   return new InprocTransport(opts);
+}
+
+/** The worker_threads environment-data key under which the default arena is published. */
+export const DEFAULT_ARENA_KEY = 'isthmus.inproc.defaultArena';
+/** Size of the default arena (the `inproc:` transport URL). */
+export const DEFAULT_ARENA_SIZE = 64 << 20;
+
+let defaultArenaBuf: SharedArrayBuffer | undefined;
+
+/**
+ * The process's default in-process arena (what `inproc:` attaches to, docs/config.md).
+ *
+ * The first call in a thread looks for the arena its parent published
+ * (`worker_threads.getEnvironmentData(DEFAULT_ARENA_KEY)`); when there is none it creates
+ * a fresh 64 MiB arena and publishes it with `setEnvironmentData`, so that the workers this
+ * thread starts **afterwards** inherit it. Environment data only reaches workers started
+ * after it was set: call `defaultArena()` (or `isthmus.node()` resolving `inproc:`) in the
+ * main thread before starting the workers that must share it. A worker that finds no
+ * inherited arena gets one of its own, which its siblings do not see.
+ */
+export function defaultArena(): SharedArrayBuffer {
+  if (defaultArenaBuf) return defaultArenaBuf;
+  const inherited = getEnvironmentData(DEFAULT_ARENA_KEY);
+  if (inherited instanceof SharedArrayBuffer) return (defaultArenaBuf = inherited);
+  const t = new InprocTransport({ size: DEFAULT_ARENA_SIZE });
+  setEnvironmentData(DEFAULT_ARENA_KEY, t.arena);
+  return (defaultArenaBuf = t.arena);
 }
