@@ -4,7 +4,8 @@
  * an encoder that writes straight into the target bytes.
  */
 
-const decoder = new TextDecoder('utf-8', { fatal: false });
+// ignoreBOM: a leading U+FEFF is content (docs/layout.md §3), never a byte-order mark to drop.
+const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 
 /** Index of the first byte of an invalid sequence in `b[start, end)`, or -1 if valid. */
 export function utf8InvalidAt(b: Uint8Array, start: number, end: number): number {
