@@ -266,6 +266,8 @@ export abstract class UnionView extends StructView {
 export interface Element<T> {
   read(m: MessageCore, at: number, into?: T): T;
   write?(m: MessageCore, at: number, value: T): void;
+  /** Build mode, elements that are references to blocks (`vector<vector<T>>`): allocates `count` inner elements. */
+  init?(m: MessageCore, at: number, count: number): T;
 }
 
 /**
@@ -308,8 +310,22 @@ export class Vec<T> implements Iterable<T> {
 
   set(i: number, value: T): void {
     if (!(i >= 0 && i < this._n)) throw new RangeError(`index ${i} out of range for length ${this._n}`);
-    if (!this._e.write) throw new TypeError('elements of this vector are views: get(i) and set their fields');
+    if (!this._e.write) {
+      throw new TypeError(this._e.init
+        ? 'elements of this vector are vectors: init(i, count) allocates element i, then set its elements'
+        : 'elements of this vector are views: get(i) and set their fields');
+    }
     this._e.write(this._m, this._p + i * this._s, value);
+  }
+
+  /**
+   * Build mode, for a vector of vectors: allocates element `i` with `count` inner elements
+   * (zeroed) in the message's tail, points element i at it, and returns it to fill.
+   */
+  init(i: number, count: number): T {
+    if (!(i >= 0 && i < this._n)) throw new RangeError(`index ${i} out of range for length ${this._n}`);
+    if (!this._e.init) throw new TypeError('init(i, count) is for vectors of vectors; set(i, value) writes these elements');
+    return this._e.init(this._m, this._p + i * this._s, count);
   }
 
   *[Symbol.iterator](): Iterator<T> {
@@ -362,7 +378,13 @@ export function structElement<T extends StructView>(C: new (m: MessageCore, o: n
 
 /** Elements that are themselves vectors (`vector<vector<T>>`). */
 export function vectorElement<T>(inner: Element<T>, stride: number): Element<Vec<T>> {
-  return { read: (m, at) => new Vec(m, inner, stride)._atRef(m, at) };
+  return {
+    read: (m, at) => new Vec(m, inner, stride)._atRef(m, at),
+    init: (m, at, count) => {
+      const p = m._initRef(at, count, stride);
+      return new Vec(m, inner, stride)._atFixed(m, p < 0 ? 0 : p, p < 0 ? 0 : count);
+    },
+  };
 }
 
 /** Elements that are inline fixed arrays (`vector<[T; N]>`). */
