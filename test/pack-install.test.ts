@@ -77,7 +77,7 @@ beforeAll(() => {
   mkdirSync(packs);
   mkdirSync(project);
   mkdirSync(env.XDG_RUNTIME_DIR!, { mode: 0o700 });
-  sh('npm', ['pack', '--workspaces', '--pack-destination', packs], ROOT);
+  sh('npm', ['pack', '--workspace', 'packages', '--pack-destination', packs], ROOT);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'isthmus-user', private: true, type: 'module' }, null, 2));
   const tarballs = readdirSync(packs).filter((f) => f.endsWith('.tgz')).map((f) => join(packs, f));
   sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs], project);

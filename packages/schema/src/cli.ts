@@ -45,6 +45,10 @@ function compile(args: string[], io: Io): number {
   let outDir = '.';
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--help' || a === '-h') {
+      io.out(`usage: ${USAGE_LINES.compile}\n`);
+      return 0;
+    }
     if (a === '--emit') emit = (args[++i] ?? '').split(',').filter(Boolean);
     else if (a.startsWith('--emit=')) emit = a.slice(7).split(',').filter(Boolean);
     else if (a === '--out' || a === '-o') outDir = args[++i] ?? '';
@@ -71,7 +75,18 @@ function compile(args: string[], io: Io): number {
       failed = true;
       continue;
     }
-    for (const e of emit) outputs.push(...EMITTERS[e]!(c));
+    for (const e of emit) for (const o of EMITTERS[e]!(c)) outputs.push({ ...o, emitter: e } as EmittedFile & { emitter: string });
+  }
+  // Two emitters that write the same file (ts and assemblyscript both write <schema>.ts)
+  // would overwrite each other: refuse before writing anything.
+  const seen = new Map<string, string>();
+  for (const o of outputs as (EmittedFile & { emitter: string })[]) {
+    const prev = seen.get(o.path);
+    if (prev !== undefined && prev !== o.emitter) {
+      io.err(`--emit ${prev},${o.emitter}: both write ${join(outDir, o.path)}; run them with different --out directories\nno files written\n`);
+      return 2;
+    }
+    seen.set(o.path, o.emitter);
   }
   if (failed) {
     io.err('no files written\n');
@@ -88,6 +103,10 @@ function compile(args: string[], io: Io): number {
 }
 
 function check(args: string[], io: Io): number {
+  if (args[0] === '--help' || args[0] === '-h') {
+    io.out(`usage: ${USAGE_LINES.check}\n`);
+    return 0;
+  }
   if (args.length !== 2) {
     io.err(USAGE + '\n');
     return 2;

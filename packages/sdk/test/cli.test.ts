@@ -66,6 +66,23 @@ describe('isthmus CLI', () => {
     expect(r.stdout).toContain('isthmus compile <schema.isthmus>');
   });
 
+  it('compile --help and check --help print their usage (exit 0)', () => {
+    for (const cmd of ['compile', 'check']) {
+      const r = run(cmd, '--help');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: isthmus ${cmd} `));
+    }
+  });
+
+  it('refuses two emitters that write the same file, writing nothing', () => {
+    const out = mkdtempSync(join(tmpdir(), 'isthmus-cli-'));
+    const r = run('compile', join(SCHEMAS, 'market.isthmus'), '--emit', 'ts,assemblyscript', '--out', out);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`--emit ts,assemblyscript: both write ${join(out, 'market.ts')}; run them with different --out directories\nno files written\n`);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
   it('explains usage errors with exit code 2', () => {
     expect(run().status).toBe(2);
     expect(run('compile', 'x.isthmus', '--emit', 'cobol').stderr).toContain("unknown emitter 'cobol'");
