@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int isthmus_proc_start_time(int pid, uint64_t *out) {
+/* Reads field 3 (the state letter) and field 22 (the start time) of /proc/<pid>/stat. */
+static int read_stat(int pid, char *state, uint64_t *out) {
   if (pid <= 0 || !out) return -EINVAL;
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
@@ -24,6 +25,8 @@ int isthmus_proc_start_time(int pid, uint64_t *out) {
   char *p = strrchr(buf, ')');
   if (!p) return -EIO;
   p++;
+  while (*p == ' ') p++;
+  if (state) *state = *p;
   int field = 2;
   while (*p && field < 22) {
     while (*p == ' ') p++;
@@ -38,8 +41,14 @@ int isthmus_proc_start_time(int pid, uint64_t *out) {
   return 0;
 }
 
+int isthmus_proc_start_time(int pid, uint64_t *out) { return read_stat(pid, NULL, out); }
+
 int isthmus_proc_alive(int pid, uint64_t start_time) {
   uint64_t t;
-  if (isthmus_proc_start_time(pid, &t) != 0) return 0;
+  char state = 0;
+  if (read_stat(pid, &state, &t) != 0) return 0;
+  /* A zombie (Z) or dying task (X) keeps its entry and start time until it is reaped, but
+   * runs no more code: dead (docs/ring.md §5). */
+  if (state == 'Z' || state == 'X') return 0;
   return t == start_time ? 1 : 0;
 }

@@ -135,6 +135,15 @@ static void test_proc(void) {
   CHECK(cs >= me);
   CHECK_EQ(isthmus_proc_alive(c, cs), 1);
   kill(c, SIGKILL);
+  /* Killed and not yet reaped: a zombie keeps /proc/<pid>/stat and its start time, but it is
+   * dead (docs/ring.md §5). Wait (without reaping) until the kernel shows it as Z. */
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  CHECK_EQ(waitid(P_PID, (id_t)c, &si, WEXITED | WNOWAIT), 0);
+  uint64_t zs;
+  CHECK_EQ(isthmus_proc_start_time(c, &zs), 0);
+  CHECK_EQ(zs, cs);
+  CHECK_EQ(isthmus_proc_alive(c, cs), 0);
   int st;
   waitpid(c, &st, 0);
   CHECK_EQ(isthmus_proc_alive(c, cs), 0);

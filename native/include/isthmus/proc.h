@@ -13,7 +13,8 @@ extern "C" {
 /* Field 22 of /proc/<pid>/stat into *out. -ESRCH when the process is gone, -EIO when the
  * file can not be parsed, -EINVAL for pid <= 0. */
 int isthmus_proc_start_time(int pid, uint64_t *out);
-/* 1 alive (same pid, same start time), 0 dead (gone, or the pid was recycled). */
+/* 1 alive (same pid, same start time, not a zombie), 0 dead (gone, the pid was recycled, or
+ * a zombie or dying task: /proc/<pid>/stat field 3 is Z or X). */
 int isthmus_proc_alive(int pid, uint64_t start_time);
 
 #ifdef __cplusplus

@@ -17,8 +17,8 @@ export function procStartTime(pid: number | 'self' | 'thread-self'): bigint | nu
   return f === null ? null : f.startTime;
 }
 
-/** Field 1 (the pid, or the thread id for a thread) and field 22 of /proc/<pid>/stat. */
-function procStat(pid: number | 'self' | 'thread-self'): { id: number; startTime: bigint } | null {
+/** Fields 1 (the pid, or the thread id for a thread), 3 (the state letter) and 22 of /proc/<pid>/stat. */
+function procStat(pid: number | 'self' | 'thread-self'): { id: number; state: string; startTime: bigint } | null {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'latin1');
@@ -28,7 +28,7 @@ function procStat(pid: number | 'self' | 'thread-self'): { id: number; startTime
   // Field 2 (comm) is in parentheses and may hold spaces or ')': fields 3… follow the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const f22 = rest[22 - 3];
-  return f22 === undefined ? null : { id: Number(text.slice(0, text.indexOf(' '))), startTime: BigInt(f22) };
+  return f22 === undefined ? null : { id: Number(text.slice(0, text.indexOf(' '))), state: rest[0]!, startTime: BigInt(f22) };
 }
 
 let self: Identity | undefined;
@@ -70,5 +70,8 @@ export function isAlive(pid: number, startTime: bigint): boolean {
     const r = h(pid, startTime);
     if (r !== undefined) return r;
   }
-  return procStartTime(pid) === startTime;
+  // A zombie (Z) or a dying task (X) keeps its /proc entry and start time until it is
+  // reaped, but runs no more code: dead (docs/ring.md §5).
+  const st = procStat(pid);
+  return st !== null && st.startTime === startTime && st.state !== 'Z' && st.state !== 'X';
 }
