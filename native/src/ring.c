@@ -166,6 +166,8 @@ static void slot_free(unsigned char *s) {
   atomic_store_explicit(A(s, S_STATE), 0, memory_order_release);
 }
 
+static void wake(isthmus_ring *r, size_t futex_off, size_t sleepers_off);
+
 static int slot_alive(unsigned char *s) {
   return isthmus_proc_alive((int)get32(s + S_PID), get64(s + S_START));
 }
@@ -219,8 +221,23 @@ int isthmus_ring_join(isthmus_ring *r, uint32_t role, uint32_t slot, uint32_t pi
           if (!r->copy) { slot_free(s); return -ENOMEM; }
         }
       }
-      /* release: every field above happens-before a reader's load_acquire(state) == 2 */
-      atomic_store_explicit(A(s, S_STATE), 2, memory_order_release);
+      /* release: every field above happens-before a reader's load_acquire(state) == 2.
+       * seq_cst, for the subscriber's re-read of tail below (store → load order). */
+      atomic_store_explicit(A(s, S_STATE), 2, memory_order_seq_cst);
+      if (role == ISTHMUS_ROLE_SUBSCRIBER) {
+        /* §4.3 join: a block publisher that scanned the slots before the store above did
+         * not count this cursor and may have lapped the tail read before it. Every scan
+         * after it does count it, so the tail read now is a position whose bytes stay
+         * intact until this subscriber releases them. */
+        uint32_t t = atomic_load_explicit(A(r->base, L_TAIL), memory_order_seq_cst);
+        uint32_t q = get32(r->base + L_SEQ);
+        put32(s + S_CSEQ, q);
+        atomic_store_explicit(A(s, S_CURSOR), t, memory_order_release);
+        r->head_local = r->read_pos = r->cached_tail = t;
+        r->cursor_seq = q;
+        /* A publisher that counted the first (older) cursor may be parked: this one frees room. */
+        wake(r, L_SPACE_FUTEX, L_SPACE_SLEEPERS);
+      }
       r->slot = i;
       r->role = role;
       r->loaned = 0;

@@ -154,8 +154,8 @@ export abstract class Endpoint {
     }
   }
 
-  /** Waker side of §3 for space, after the SeqCst release of head / a cursor. */
-  protected wakeSpace(): void {
+  /** @internal Waker side of §3 for space, after the SeqCst release of head / a cursor (also a subscriber's join, §4.3). */
+  wakeSpace(): void {
     const i32 = this.i32;
     if (Atomics.load(i32, L.SPACE_SLEEPERS >> 2) !== 0) {
       Atomics.add(i32, L.SPACE_FUTEX >> 2, 1);

@@ -180,7 +180,11 @@ export class Ring {
         throw e;
       }
     }
-    return this.endpoint(role, slot, id, notifier);
+    const end = this.endpoint(role, slot, id, notifier);
+    // A publisher that counted the subscriber's first (older) cursor may be parked: the
+    // re-read one frees room (§4.3).
+    if (role === 'subscriber') end.wakeSpace();
+    return end;
   }
 
   /** ROLE_TAKEN when another live holder of a one-per-ring role exists; dead holders are freed. */
