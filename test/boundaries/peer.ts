@@ -1,11 +1,15 @@
 /**
- * The TypeScript peer of the boundary tests (test/boundaries.test.ts): the same contract
- * as the C guest (native/guest/isthmus_guest.c), for every boundary but the VM. Its only
- * configuration is a transport spec; the code below never looks at which one it got.
+ * The service of the boundary tests (test/boundaries.test.ts): the peer side of the
+ * contract, the same as the C guest's (native/guest/isthmus_guest.c), for every boundary
+ * but the VM. It calls `isthmus.node()` with no arguments: its transport comes from its
+ * environment (`ISTHMUS_TRANSPORT`, docs/config.md) and nothing in this file knows which
+ * one it got. test/boundaries/boundaries.ts runs this file, unchanged, as a worker thread,
+ * a child process, a process in a container and a network peer; only ISTHMUS_TRANSPORT
+ * differs (the test checks that this file names no transport outside its comments).
  *
- *   <p>.h2g  host publisher  -> peer subscriber  (broadcast, created by the host)
- *   <p>.g2h  peer publisher  -> host subscriber  (broadcast, created here)
- *   <p>.rpc  peer server (created here); host clients
+ *   <p>.h2g  client publisher -> peer subscriber  (broadcast, created by the client)
+ *   <p>.g2h  peer publisher   -> client subscriber (broadcast, created here)
+ *   <p>.rpc  peer server (created here); client
  *
  * For each message on <p>.h2g:
  *   - instrument_id 0xffffffff: stop (close every channel end, print `peer: done: …`, exit 0);
@@ -16,27 +20,16 @@
  * Each request on <p>.rpc is answered with the request's fields, seq + 1 and
  * instrument_id + 1; instrument_id 0 is rejected ("instrument 0 rejected by the peer").
  *
- * How it is started (the spec is the NodeOptions it passes to isthmus.node(), as JSON):
- *   worker thread  workerData { spec: { arena: SharedArrayBuffer }, prefix? }   → isthmus.inproc({ arena })
- *   child process  peer.ts '<spec json>' [prefix]   or  $ISTHMUS_PEER_SPEC / $ISTHMUS_PEER_PREFIX
- *                  {"root":"/dev/shm/…"}                         shm
- *                  {"transport":"agent","socket":"/run/…/agent.sock"}   agent (inside a container)
- *                  {"transport":"tcp://127.0.0.1:7300"}           tcp
- * Prints (stdout, or the worker's stdout) `peer: OPEN …` once <p>.g2h and <p>.rpc exist, then
- * `peer: READY …` once it joined <p>.h2g (which the host creates).
+ * Environment: ISTHMUS_TRANSPORT (read by isthmus.node()); ISTHMUS_PEER_PREFIX, the channel
+ * prefix (default "vm", the C guest's). In a worker thread with ISTHMUS_TRANSPORT=inproc:
+ * it attaches to the default arena it inherits from the thread that started it.
+ * Prints (stdout, or the worker's stdout) `peer: OPEN: <kind> <where>, …` once <p>.g2h and
+ * <p>.rpc exist, then `peer: READY …` once it joined <p>.h2g (which the client creates).
  */
-import { isMainThread, workerData } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 import * as isthmus from '@isthmus/sdk';
 import { BookUpdate, type Side } from '../../schemas/generated/ts/market.ts';
 import { BAD_SIDE, HOSTILE_INSTRUMENT, PREFIX, PUB_OPTIONS, STOP_INSTRUMENT, TRANSFORM_DELTA } from './contract.ts';
-
-export interface PeerSpec {
-  transport?: 'shm' | 'agent' | `tcp://${string}` | `unix://${string}`;
-  root?: string;
-  socket?: string;
-  /** Worker threads only: the parent's inproc arena. */
-  arena?: SharedArrayBuffer;
-}
 
 /** Copies every field of `from` into the builder `to` (the guest copies the bytes). */
 function copyBook(from: BookUpdate, to: BookUpdate): void {
@@ -64,15 +57,22 @@ function copyBook(from: BookUpdate, to: BookUpdate): void {
 
 const say = (line: string) => console.log(`peer: ${line}`);
 
-export async function runPeer(spec: PeerSpec, prefix = PREFIX): Promise<void> {
-  const { arena, ...opts } = spec;
-  const node = await isthmus.node(arena ? { transport: isthmus.inproc({ arena }) } : (opts as isthmus.NodeOptions));
-  // A network connector moves records on this thread's event loop: never spin there.
-  const spin = !['tcp', 'unix'].includes(node.transport.kind);
+/**
+ * Spin on tryReceive for up to 200 µs after the last message (as the C guest does) while
+ * spinning pays off. Where the transport moves bytes on this thread's event loop (a network
+ * connector), nothing can arrive during a spin: after MISSES spins in a row that found
+ * nothing the peer stops spinning, and tries once more every PROBE messages.
+ */
+const SPIN_MS = 0.2;
+const MISSES = 8;
+const PROBE = 64;
+
+async function main(prefix: string): Promise<void> {
+  const node = await isthmus.node();
   let echoed = 0;
   let served = 0;
   let hostile = 0;
-  // Ours first (the host waits for them), then the host's.
+  // Ours first (the client waits for them), then the client's.
   const g2h = await node.publisher(`${prefix}.g2h`, BookUpdate, PUB_OPTIONS);
   const server = await node.serve(`${prefix}.rpc`, BookUpdate, BookUpdate, (req, res) => {
     served++;
@@ -98,17 +98,21 @@ export async function runPeer(spec: PeerSpec, prefix = PREFIX): Promise<void> {
     if (!g2h.trySend(fill)) await g2h.sendAsync(fill, { timeoutMs: 10_000 });
   };
 
-  // Spin on tryReceive for up to 200 µs after the last message (as the C guest does), then
-  // wait in receive(), which also lets the server (and any transport I/O) run.
+  // Then wait in receive(), which also lets the server (and any transport I/O) run.
   let handled = 0;
+  let misses = 0;
+  let unspun = 0;
   for (let stop = false; !stop; ) {
     let m = h2g.tryReceive();
-    if (m === null && spin) {
+    if (m === null && (misses < MISSES || unspun >= PROBE)) {
+      unspun = 0;
       const t0 = performance.now();
-      while ((m = h2g.tryReceive()) === null && performance.now() - t0 < 0.2);
+      while ((m = h2g.tryReceive()) === null && performance.now() - t0 < SPIN_MS);
+      misses = m === null ? misses + 1 : 0;
     }
     if (m === null) m = await h2g.receive(50);
     if (m === null) continue;
+    unspun++;
     if (m.instrument_id === STOP_INSTRUMENT) {
       stop = true;
     } else {
@@ -128,13 +132,6 @@ export async function runPeer(spec: PeerSpec, prefix = PREFIX): Promise<void> {
   say(`done: ${echoed} echoed, ${served} requests served, ${hostile} hostile`);
 }
 
-if (isMainThread) {
-  if (import.meta.filename === process.argv[1]) {
-    const spec = JSON.parse(process.argv[2] ?? process.env.ISTHMUS_PEER_SPEC ?? '{}') as PeerSpec;
-    await runPeer(spec, process.argv[3] ?? process.env.ISTHMUS_PEER_PREFIX ?? PREFIX);
-    process.exit(0);
-  }
-} else {
-  const d = workerData as { spec: PeerSpec; prefix?: string };
-  await runPeer(d.spec, d.prefix);
-}
+await main(process.env.ISTHMUS_PEER_PREFIX || PREFIX);
+// (In a worker thread this ends the thread.)
+process.exit(0);
