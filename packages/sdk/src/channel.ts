@@ -118,18 +118,84 @@ export function nowNs(): bigint {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const noop = () => {};
+/** setTimeout's largest delay (a longer one fires at once, with a warning). */
+const MAX_TIMER_MS = 0x7fffffff;
 /**
  * Awaits an asynchronous ring wait while holding the event loop open: a pending
  * Atomics.waitAsync does not keep Node alive (a worker_thread whose only work is such a
  * wait would exit). Costs one timer per wait, on the slow path only (the ring was empty).
+ *
+ * With `signal` (the same one the wait was given: the ring's park then ends its futex
+ * wait itself on abort, endpoint.ts parkAsync), the result rejects with `signal.reason`
+ * the moment the signal aborts, and the timer is cleared then; the abort listener is
+ * removed when it settles either way.
  */
-export async function held<T>(wait: Promise<T>, ms: number): Promise<T> {
-  const t = setTimeout(noop, ms + 50);
+export function held<T>(wait: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  if (signal === undefined) return heldOpen(wait, ms);
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(noop, Math.min(ms + 50, MAX_TIMER_MS));
+    const settle = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      settle();
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    // After an abort the wait still settles (rejecting with the reason, or 'ok' if data
+    // came at that moment): absorbed here, nothing consumed.
+    wait.then(
+      (v) => {
+        settle();
+        resolve(v);
+      },
+      (e: unknown) => {
+        settle();
+        reject(e);
+      },
+    );
+  });
+}
+
+async function heldOpen<T>(wait: Promise<T>, ms: number): Promise<T> {
+  const t = setTimeout(noop, Math.min(ms + 50, MAX_TIMER_MS));
   try {
     return await wait;
   } finally {
     clearTimeout(t);
   }
+}
+
+/** What every waiting call takes: a timeout, and an AbortSignal that cancels the wait. */
+export interface WaitOptions {
+  timeoutMs?: number;
+  /** Aborting rejects the wait with `signal.reason` (an already-aborted signal: at once, doing nothing). */
+  signal?: AbortSignal;
+}
+
+/** The `timeoutMs | { timeoutMs, signal }` argument of receive(), ready(), flush(). */
+export function waitArgs(arg: number | WaitOptions | undefined, defaultMs: number): { timeoutMs: number; signal: AbortSignal | undefined } {
+  if (typeof arg === 'number' || arg === undefined) return { timeoutMs: arg ?? defaultMs, signal: undefined };
+  return { timeoutMs: arg.timeoutMs ?? defaultMs, signal: arg.signal };
+}
+
+/** sleep(ms) that an AbortSignal cuts short (rejecting with its reason, the timer cleared). */
+export function sleepAbortable(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return sleep(ms);
+  return new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** A ring joined by this process. */
@@ -231,10 +297,12 @@ export async function awaitRing<E extends Writer | Reader>(
   typeId: bigint | undefined,
   role: 'producer' | 'consumer' | 'subscriber',
   waitMs: number,
+  signal?: AbortSignal,
 ): Promise<Joined<E>> {
   const deadline = Date.now() + waitMs;
   let pause = 5;
   for (;;) {
+    signal?.throwIfAborted();
     const o = openRing(ctx.transport, name, typeId);
     if (o) {
       try {
@@ -245,7 +313,7 @@ export async function awaitRing<E extends Writer | Reader>(
       }
     }
     if (Date.now() >= deadline) throw new NotFoundError(channel, waitMs, whereFor(ctx.transport, channel));
-    await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
+    await sleepAbortable(Math.min(pause, Math.max(1, deadline - Date.now())), signal);
     pause = Math.min(pause * 2, 100);
   }
 }
@@ -378,15 +446,17 @@ export class Inbox<T extends MessageCore> {
    * Waits up to `timeoutMs` for the next valid message; null on timeout or close.
    * Waits in slices so that close() is noticed promptly.
    */
-  async receive(timeoutMs: number, isClosed: () => boolean, notifier: Notifier): Promise<T | null> {
+  async receive(timeoutMs: number, isClosed: () => boolean, notifier: Notifier, signal?: AbortSignal): Promise<T | null> {
     const deadline = timeoutMs === Infinity ? Infinity : Date.now() + timeoutMs;
     for (;;) {
+      signal?.throwIfAborted();
       if (isClosed()) return null;
       const v = this.tryReceive();
       if (v) return v;
       const left = deadline - Date.now();
       if (left <= 0) return null;
-      await held(this.reader.waitDataAsync(Math.min(left, 200), notifier), Math.min(left, 200));
+      const ms = Math.min(left, 200);
+      await held(this.reader.waitDataAsync(ms, notifier, signal), ms, signal);
     }
   }
 }

@@ -8,7 +8,7 @@
  * Read them with `node.deadLetters(channel)` (one reader per channel: the MPSC consumer).
  */
 import { utf8Length } from '@isthmus/runtime';
-import { Channel, Inbox, acquireRing, type DeadLetterSink, type Joined, type NodeContext } from './channel.js';
+import { Channel, Inbox, acquireRing, waitArgs, type DeadLetterSink, type Joined, type NodeContext, type WaitOptions } from './channel.js';
 import { DeadLetter } from './gen/deadletter.js';
 import type { Reader, RingParams, Writer } from './ring/index.js';
 import { regionNames } from './transport.js';
@@ -100,18 +100,27 @@ export class DeadLetterReader extends Channel implements AsyncIterable<DeadLette
     this.checkOpen();
     return this.inbox.tryReceive();
   }
-  receive(timeoutMs = Infinity): Promise<DeadLetter | null> {
-    return this.inbox.receive(timeoutMs, () => this._closed, this.ctx.transport.notifier);
+  /** Waits up to `timeoutMs` (default: forever) for the next dead letter; `{ timeoutMs, signal }` also works. */
+  receive(arg?: number | WaitOptions): Promise<DeadLetter | null> {
+    const { timeoutMs, signal } = waitArgs(arg, Infinity);
+    return this.inbox.receive(timeoutMs, () => this._closed, this.ctx.transport.notifier, signal);
   }
   release(): void {
     this.inbox.release();
   }
-  async *[Symbol.asyncIterator](): AsyncIterator<DeadLetter> {
+  /**
+   * The dead letters as an async iterable that `signal` ends: an abort rejects the pending
+   * step with the signal's reason (the `for await` throws it). Ends on close().
+   */
+  async *messages(opts: { signal?: AbortSignal } = {}): AsyncGenerator<DeadLetter, void, undefined> {
     for (;;) {
-      const m = await this.receive();
+      const m = await this.receive({ signal: opts.signal });
       if (!m) return;
       yield m;
     }
+  }
+  [Symbol.asyncIterator](): AsyncIterator<DeadLetter> {
+    return this.messages();
   }
   close(): void {
     if (this._closed) return;

@@ -9,7 +9,7 @@
  * See docs/sdk.md.
  */
 export { node, IsthmusNode, type NodeOptions, type ChannelEntry, type SweepResult } from './node.js';
-export { Channel, type ChannelStats, type MessageClass, type OnInvalid } from './channel.js';
+export { Channel, type ChannelStats, type MessageClass, type OnInvalid, type WaitOptions } from './channel.js';
 export { Publisher, Subscriber, type PublisherOptions, type SubscriberOptions } from './pubsub.js';
 export { Server, Client, type Handler, type RequestContext, type ServeOptions, type ClientOptions, type CallOptions } from './rpc.js';
 export { Queue, QueueProducer, QueueWorker, type QueueOptions, type JobHandler } from './queue.js';

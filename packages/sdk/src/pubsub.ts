@@ -9,7 +9,7 @@
  *               messages (reported as a gap) and reads each message from a private copy.
  */
 import type { MessageCore } from '@isthmus/runtime';
-import { Channel, loanFillSend, Inbox, acquireRing, awaitRing, held, wakeData, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { Channel, loanFillSend, Inbox, acquireRing, awaitRing, held, waitArgs, wakeData, type Joined, type MessageClass, type NodeContext, type OnInvalid, type WaitOptions } from './channel.js';
 import { OverloadedError, TimeoutError } from './errors.js';
 import type { Reader, Writer } from './ring/index.js';
 import { regionNames } from './transport.js';
@@ -28,6 +28,8 @@ export interface PublisherOptions {
 export interface SubscriberOptions {
   /** How long to wait for the channel to appear (default 5000 ms; 0: fail at once). */
   waitMs?: number;
+  /** Aborts the wait for the channel to exist (rejecting with the signal's reason). */
+  signal?: AbortSignal;
   onInvalid?: OnInvalid;
   /** Verify each message before handing it out (default true). Turn off only for trusted peers. */
   verify?: boolean;
@@ -114,21 +116,28 @@ export class Publisher<T extends MessageCore> extends Channel {
     return loanFillSend(this, fill);
   }
 
-  /** Like trySend, but waits up to `timeoutMs` (default 1000) for room; TimeoutError after. */
-  async sendAsync(fill: (m: T) => void, opts: { timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Like trySend, but waits up to `timeoutMs` (default 1000) for room; TimeoutError after.
+   * `signal` aborts the wait (rejecting with its reason; nothing is sent).
+   */
+  async sendAsync(fill: (m: T) => void, opts: WaitOptions = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 1000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      opts.signal?.throwIfAborted();
       if (this.trySend(fill)) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(this.name, timeoutMs, 'no room in the ring');
-      await held(this.j.end.waitSpaceAsync(this.maxMessage, Math.min(left, 200), this.ctx.transport.notifier), Math.min(left, 200));
+      const ms = Math.min(left, 200);
+      await held(this.j.end.waitSpaceAsync(this.maxMessage, ms, this.ctx.transport.notifier, opts.signal), ms, opts.signal);
     }
   }
 
-  /** Waits up to `timeoutMs` until a loan would succeed; false on timeout. */
-  async ready(timeoutMs = 1000): Promise<boolean> {
-    return (await held(this.j.end.waitSpaceAsync(this.maxMessage, timeoutMs, this.ctx.transport.notifier), timeoutMs)) === 'ok';
+  /** Waits up to `timeoutMs` (default 1000) until a loan would succeed; false on timeout. `{ timeoutMs, signal }` also works. */
+  async ready(arg: number | WaitOptions = 1000): Promise<boolean> {
+    const { timeoutMs, signal } = waitArgs(arg, 1000);
+    signal?.throwIfAborted();
+    return (await held(this.j.end.waitSpaceAsync(this.maxMessage, timeoutMs, this.ctx.transport.notifier, signal), timeoutMs, signal)) === 'ok';
   }
 
   /**
@@ -138,10 +147,13 @@ export class Publisher<T extends MessageCore> extends Channel {
    * anyway; over a network transport they wait in this process's copy of the ring until
    * the link forwards them, and closing the node drops what is still there. Subscribers
    * that die are dropped after the ring's unblock timeout, as for a blocked send.
+   * `{ timeoutMs, signal }` also works; an abort rejects with the signal's reason.
    */
-  async flush(timeoutMs = 1000): Promise<boolean> {
+  async flush(arg: number | WaitOptions = 1000): Promise<boolean> {
     this.checkOpen();
-    return (await held(this.j.end.waitDrainedAsync(timeoutMs, this.ctx.transport.notifier), timeoutMs)) === 'ok';
+    const { timeoutMs, signal } = waitArgs(arg, 1000);
+    signal?.throwIfAborted();
+    return (await held(this.j.end.waitDrainedAsync(timeoutMs, this.ctx.transport.notifier, signal), timeoutMs, signal)) === 'ok';
   }
 
   /** Live subscribers (slow path: reads the participant table and checks liveness). */
@@ -191,10 +203,32 @@ export class Subscriber<T extends MessageCore> extends Channel implements AsyncI
     return this.inbox.tryReceive();
   }
 
-  /** Waits up to `timeoutMs` (default: forever) for the next message; null on timeout or close. */
-  receive(timeoutMs = Infinity): Promise<T | null> {
+  /**
+   * Waits up to `timeoutMs` (default: forever) for the next message; null on timeout or
+   * close. `{ timeoutMs, signal }` also works; an abort rejects with the signal's reason
+   * and consumes nothing (the next receive gets the message).
+   */
+  receive(arg?: number | WaitOptions): Promise<T | null> {
     this.checkOpen();
-    return this.inbox.receive(timeoutMs, () => this._closed, this.ctx.transport.notifier);
+    const { timeoutMs, signal } = waitArgs(arg, Infinity);
+    return this.inbox.receive(timeoutMs, () => this._closed, this.ctx.transport.notifier, signal);
+  }
+
+  /**
+   * The messages as an async iterable that `signal` ends: `for await (const m of
+   * sub.messages({ signal }))`. An abort rejects the pending step with the signal's reason
+   * (the loop throws it); each view is valid until the next step.
+   */
+  async *messages(opts: { signal?: AbortSignal } = {}): AsyncGenerator<T, void, undefined> {
+    try {
+      for (;;) {
+        const m = await this.inbox.receive(Infinity, () => this._closed, this.ctx.transport.notifier, opts.signal);
+        if (!m) return;
+        yield m;
+      }
+    } finally {
+      if (!this._closed) this.inbox.release();
+    }
   }
 
   /** Releases the message last handed out (its bytes may be reused after this). */
@@ -207,16 +241,8 @@ export class Subscriber<T extends MessageCore> extends Channel implements AsyncI
     return this.j.end.peerAlive();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    try {
-      for (;;) {
-        const m = await this.inbox.receive(Infinity, () => this._closed, this.ctx.transport.notifier);
-        if (!m) return;
-        yield m;
-      }
-    } finally {
-      if (!this._closed) this.inbox.release();
-    }
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.messages();
   }
 
   close(): void {
@@ -252,7 +278,7 @@ export async function openPublisher<T extends MessageCore>(ctx: NodeContext, nam
 }
 
 export async function openSubscriber<T extends MessageCore>(ctx: NodeContext, name: string, type: MessageClass<T>, opts: SubscriberOptions): Promise<Subscriber<T>> {
-  const j = await awaitRing<Reader>(ctx, regionNames.pub(name), name, type.TYPE_ID, 'subscriber', opts.waitMs ?? 5000);
+  const j = await awaitRing<Reader>(ctx, regionNames.pub(name), name, type.TYPE_ID, 'subscriber', opts.waitMs ?? 5000, opts.signal);
   const s = new Subscriber(ctx, name, type, j, opts);
   ctx.track(s);
   return s;

@@ -17,7 +17,7 @@
  *   - producers stop sending to it within 250 ms (or at once when its ring is full).
  */
 import type { MessageCore } from '@isthmus/runtime';
-import { Channel, loanFillSend, Inbox, acquireRing, held, openRing, sleep, type Joined, type MessageClass, type NodeContext, type OnInvalid } from './channel.js';
+import { Channel, loanFillSend, Inbox, acquireRing, held, openRing, sleepAbortable, type Joined, type MessageClass, type NodeContext, type OnInvalid, type WaitOptions } from './channel.js';
 import { IsthmusError, NotFoundError, OverloadedError, TimeoutError } from './errors.js';
 import { RingError, type Reader, type Writer } from './ring/index.js';
 import { regionNames, whereFor } from './transport.js';
@@ -164,18 +164,24 @@ export class QueueProducer<T extends MessageCore> extends Channel {
     return loanFillSend(this, fill);
   }
 
-  /** Sends, waiting up to `timeoutMs` (default 1000) for a worker with room; TimeoutError after. */
-  async sendAsync(fill: (m: T) => void, opts: { timeoutMs?: number } = {}): Promise<void> {
+  /**
+   * Sends, waiting up to `timeoutMs` (default 1000) for a worker with room; TimeoutError
+   * after. `signal` aborts the wait (rejecting with its reason; nothing is sent).
+   */
+  async sendAsync(fill: (m: T) => void, opts: WaitOptions = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 1000;
     const deadline = Date.now() + timeoutMs;
     let pause = 1;
     for (;;) {
+      opts.signal?.throwIfAborted();
       if (this.trySend(fill)) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(this.name, timeoutMs, this.targets.length ? 'no worker had room' : 'no live worker');
       const t = this.targets[this.rr % Math.max(1, this.targets.length)];
-      if (t) await held(t.j.end.waitSpaceAsync(t.j.ring.maxMessage, Math.min(left, 20), this.ctx.transport.notifier), Math.min(left, 20));
-      else await sleep(Math.min(left, pause));
+      if (t) {
+        const ms = Math.min(left, 20);
+        await held(t.j.end.waitSpaceAsync(t.j.ring.maxMessage, ms, this.ctx.transport.notifier, opts.signal), ms, opts.signal);
+      } else await sleepAbortable(Math.min(left, pause), opts.signal);
       pause = Math.min(pause * 2, 50);
     }
   }
@@ -289,13 +295,16 @@ export class QueueWorker<T extends MessageCore> extends Channel {
   }
 
   /**
-   * Handles jobs with `handler` until close(). One job at a time; a job is released after
-   * its handler settles. A handler that throws emits 'error' (the job counts as handled).
+   * Handles jobs with `handler` until close() (resolves) or `signal` aborts (rejects with
+   * its reason, after the running handler settled). One job at a time; a job is released
+   * after its handler settles. A handler that throws emits 'error' (the job counts as handled).
    */
-  async consume(handler: JobHandler<T>): Promise<void> {
+  async consume(handler: JobHandler<T>, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const notifier = this.ctx.transport.notifier;
     const own = this.inboxes[0]!;
+    const signal = opts.signal;
     while (!this._closed) {
+      signal?.throwIfAborted(); // between jobs: a running handler is never interrupted
       if (Date.now() - this.lastAdopt >= 500) this.adopt();
       let got = false;
       for (const b of this.inboxes) {
@@ -309,11 +318,11 @@ export class QueueWorker<T extends MessageCore> extends Channel {
         } finally {
           b.inbox.release();
         }
-        if (this._closed) break;
+        if (this._closed || signal?.aborted) break;
       }
       if (!got && !this._closed) {
         const ms = this.inboxes.length > 1 ? 20 : 200;
-        await held(own.j.end.waitDataAsync(ms, notifier), ms);
+        await held(own.j.end.waitDataAsync(ms, notifier, signal), ms, signal);
       }
     }
   }

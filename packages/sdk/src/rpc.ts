@@ -57,6 +57,8 @@ export interface ServeOptions {
 export interface ClientOptions {
   /** How long to wait for the service to appear (default 5000 ms). */
   waitMs?: number;
+  /** Aborts the wait for the service to exist (rejecting with the signal's reason). */
+  signal?: AbortSignal;
   /** Response ring data bytes (power of two ≥ 4096; default 256 KiB). */
   responseCapacity?: number;
   /** Largest response (default min(64 KiB, responseCapacity/2 − 32)). */
@@ -68,6 +70,12 @@ export interface ClientOptions {
 
 export interface CallOptions {
   timeoutMs?: number;
+  /**
+   * Aborts the call: it rejects with `signal.reason`. Already aborted: nothing is sent.
+   * Aborted after sending: the server may still answer; that late response is dropped
+   * (counted in `dropped` when the client next reads its response ring), never delivered.
+   */
+  signal?: AbortSignal;
 }
 
 interface Responder {
@@ -364,6 +372,11 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
 
   private send(request: ((req: Req) => void) | Req, opts: CallOptions | undefined, read: ((res: Res) => unknown) | undefined): Promise<unknown> {
     if (this._closed) return Promise.reject(new ClosedError(this.name));
+    const signal = opts?.signal;
+    if (signal?.aborted) {
+      if (typeof request !== 'function' && request === this.msg) this.abort(); // give the loan back
+      return Promise.reject(signal.reason);
+    }
     let m: Req;
     if (typeof request === 'function') {
       try {
@@ -392,7 +405,33 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
     const timeoutMs = opts?.timeoutMs ?? this.defaultTimeout;
     const p = new Promise<unknown>((resolve, reject) => {
       const timer = setTimeout(() => this.expire(correlation, timeoutMs), timeoutMs);
-      this.pending.set(correlation, { resolve, reject, timer, read });
+      if (signal === undefined) {
+        this.pending.set(correlation, { resolve, reject, timer, read });
+        return;
+      }
+      // The listener goes when the call settles, whichever way.
+      const onAbort = () => {
+        const pe = this.pending.get(correlation);
+        if (!pe) return;
+        clearTimeout(pe.timer);
+        this.pending.delete(correlation); // a late answer is then dropped (pump)
+        this.idle();
+        reject(signal.reason);
+      };
+      const off = () => signal.removeEventListener('abort', onAbort);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(correlation, {
+        resolve: (v) => {
+          off();
+          resolve(v);
+        },
+        reject: (e) => {
+          off();
+          reject(e);
+        },
+        timer,
+        read,
+      });
     });
     try {
       this.loaned = false;
@@ -401,6 +440,8 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
       const pe = this.pending.get(correlation)!;
       clearTimeout(pe.timer);
       this.pending.delete(correlation);
+      pe.reject(err as Error); // settles p (and removes an abort listener); p itself is not returned
+      p.catch(() => {});
       return Promise.reject(err instanceof RingError ? new IsthmusError('TRANSPORT', `${this.name}: ${err.message}`, this.name, { cause: err }) : err);
     }
     this._stats.sent++;
@@ -418,12 +459,25 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
     const p = this.pending.get(correlation);
     if (!p) return;
     this.pending.delete(correlation);
+    this.idle();
     if (!this.req.end.peerAlive()) {
       p.reject(new PeerDeadError(this.name, this.serverPid(), 'server'));
       return;
     }
     this._stats.timeouts++;
     p.reject(new TimeoutError(this.name, timeoutMs));
+  }
+
+  /** The pump's park ends once no call is pending (or the client closed) and idle() woke it. */
+  private readonly pumpStop = () => this.pending.size === 0 || this._closed;
+
+  /**
+   * After a call left `pending` by a timer or an abort: with none left, wakes the pump's
+   * park on the response ring's data futex (only this client waits on it), so the pump
+   * ends now instead of at the end of its 100 ms slice, and leaves no timer or futex wait.
+   */
+  private idle(): void {
+    if (this.pending.size === 0 && this.pumping) this.resp.end.kickData();
   }
 
   private failAll(err: () => Error): void {
@@ -460,7 +514,7 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
             break;
           }
         }
-        await held(reader.waitDataAsync(100, notifier), 100);
+        await held(reader.waitDataAsync(100, notifier, undefined, this.pumpStop), 100);
       }
     } catch (err) {
       this.failAll(() => (err instanceof Error ? err : new Error(String(err))));
@@ -511,6 +565,7 @@ export class Client<Req extends MessageCore, Res extends MessageCore> extends Ch
     this._closed = true;
     this.abort();
     this.failAll(() => new ClosedError(this.name));
+    this.idle();
     // Closed (state 2) before the request slot is freed: a server that cached this ring for
     // the slot sees it is gone even when the next holder of the slot is this same process.
     markClosed(this.resp.region.buffer, this.resp.region.byteOffset);
@@ -536,7 +591,7 @@ export async function openServer<Req extends MessageCore, Res extends MessageCor
 }
 
 export async function openClient<Req extends MessageCore, Res extends MessageCore>(ctx: NodeContext, name: string, reqType: MessageClass<Req>, resType: MessageClass<Res>, opts: ClientOptions): Promise<Client<Req, Res>> {
-  const req = await awaitRing<Writer>(ctx, regionNames.req(name), name, reqType.TYPE_ID, 'producer', opts.waitMs ?? 5000);
+  const req = await awaitRing<Writer>(ctx, regionNames.req(name), name, reqType.TYPE_ID, 'producer', opts.waitMs ?? 5000, opts.signal);
   let resp: Joined<Reader>;
   try {
     const capacity = opts.responseCapacity ?? 256 * 1024;
