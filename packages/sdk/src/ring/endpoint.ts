@@ -120,13 +120,67 @@ export abstract class Endpoint {
     }
   }
 
-  protected async parkAsync(ready: () => boolean, idle: (blockedMs: number) => number, futex: number, sleepers: number, timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
+  /**
+   * The async park. `signal` cuts it short: its abort listener bumps and wakes this very
+   * futex word (a spurious wake-up for any other waiter on it, which §3 tolerates: every
+   * waiter re-checks), so the pending wait (Atomics.waitAsync, or the native addon's
+   * futex wait on its waiter thread, which can not be cancelled otherwise) returns at
+   * once; the park then rejects with `signal.reason` and removes the listener. An
+   * already-aborted signal rejects before parking. `stop` (SDK-internal) ends the park
+   * like readiness does, when it turns true and the futex is woken.
+   */
+  protected parkAsync(
+    ready: () => boolean,
+    idle: (blockedMs: number) => number,
+    futex: number,
+    sleepers: number,
+    timeoutMs: number,
+    notifier: Notifier,
+    signal?: AbortSignal,
+    stop?: () => boolean,
+  ): Promise<'ok' | 'timed-out'> {
     this.notifier = notifier;
+    if (signal === undefined) return this.parkLoop(ready, idle, futex, sleepers, timeoutMs, notifier, undefined, stop);
+    return this.parkAbortable(ready, idle, futex, sleepers, timeoutMs, notifier, signal, stop);
+  }
+
+  private async parkAbortable(
+    ready: () => boolean,
+    idle: (blockedMs: number) => number,
+    futex: number,
+    sleepers: number,
+    timeoutMs: number,
+    notifier: Notifier,
+    signal: AbortSignal,
+    stop: (() => boolean) | undefined,
+  ): Promise<'ok' | 'timed-out'> {
+    signal.throwIfAborted();
     if (ready()) return 'ok';
+    const onAbort = () => this.kick(futex, notifier);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.parkLoop(ready, idle, futex, sleepers, timeoutMs, notifier, signal, stop);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async parkLoop(
+    ready: () => boolean,
+    idle: (blockedMs: number) => number,
+    futex: number,
+    sleepers: number,
+    timeoutMs: number,
+    notifier: Notifier,
+    signal: AbortSignal | undefined,
+    stop: (() => boolean) | undefined,
+  ): Promise<'ok' | 'timed-out'> {
     const start = performance.now();
     const i32 = this.i32;
     for (;;) {
       if (ready()) return 'ok';
+      if (signal?.aborted) throw signal.reason;
+      if (stop?.()) return 'ok';
       const now = performance.now();
       const capMs = idle(now - start);
       if (ready()) return 'ok';
@@ -135,11 +189,21 @@ export abstract class Endpoint {
       Atomics.add(i32, sleepers >> 2, 1);
       const f = Atomics.load(i32, futex >> 2);
       try {
-        if (!ready()) await notifier.waitAsync(this.buffer, this.base + futex, f, Math.max(0, Math.min(left, capMs, MAX_PARK_MS)));
+        if (!ready() && !signal?.aborted && !stop?.()) await notifier.waitAsync(this.buffer, this.base + futex, f, Math.max(0, Math.min(left, capMs, MAX_PARK_MS)));
       } finally {
         Atomics.sub(i32, sleepers >> 2, 1);
       }
     }
+  }
+
+  /**
+   * Bumps futex word `futex` (an offset in the notify line) and wakes every waiter on it:
+   * how an abort or a stop ends a pending park of this process. Other waiters see a
+   * spurious wake-up and park again (§3).
+   */
+  kick(futex: number, notifier: Notifier = this.notifier): void {
+    Atomics.add(this.i32, futex >> 2, 1);
+    notifier.wake(this.buffer, this.base + futex, 0x7fffffff);
   }
 
   /**
@@ -195,8 +259,9 @@ export abstract class Writer extends Endpoint {
     return this.park(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
   }
 
-  waitSpaceAsync(n: number, timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
-    return this.parkAsync(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
+  /** Waits up to `timeoutMs` for room for n bytes; `signal` aborts (rejecting with its reason), see parkAsync. */
+  waitSpaceAsync(n: number, timeoutMs: number, notifier: Notifier, signal?: AbortSignal): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.hasSpace(n), (ms) => this.blocked(ms), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier, signal);
   }
 
   /**
@@ -204,8 +269,8 @@ export abstract class Writer extends Endpoint {
    * overwrite subscribers do not wake it, so each park is capped at DRAIN_POLL_MS. Dead
    * readers are dropped after unblock_ns as in a blocked loan (blocked()).
    */
-  waitDrainedAsync(timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
-    return this.parkAsync(() => this.unread() === 0, (ms) => Math.min(this.blocked(ms), DRAIN_POLL_MS), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier);
+  waitDrainedAsync(timeoutMs: number, notifier: Notifier, signal?: AbortSignal): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.unread() === 0, (ms) => Math.min(this.blocked(ms), DRAIN_POLL_MS), L.SPACE_FUTEX, L.SPACE_SLEEPERS, timeoutMs, notifier, signal);
   }
 }
 
@@ -256,8 +321,18 @@ export abstract class Reader extends Endpoint {
     return this.park(() => this.hasData(), (ms) => this.idle(ms), L.DATA_FUTEX, L.DATA_SLEEPERS, timeoutMs, notifier);
   }
 
-  waitDataAsync(timeoutMs: number, notifier: Notifier): Promise<'ok' | 'timed-out'> {
-    return this.parkAsync(() => this.hasData(), (ms) => this.idle(ms), L.DATA_FUTEX, L.DATA_SLEEPERS, timeoutMs, notifier);
+  /**
+   * Waits up to `timeoutMs` for a record; `signal` aborts (rejecting with its reason), see
+   * parkAsync. `stop` ends the wait early ('ok', nothing ready) once it is true and
+   * kickData() woke the futex.
+   */
+  waitDataAsync(timeoutMs: number, notifier: Notifier, signal?: AbortSignal, stop?: () => boolean): Promise<'ok' | 'timed-out'> {
+    return this.parkAsync(() => this.hasData(), (ms) => this.idle(ms), L.DATA_FUTEX, L.DATA_SLEEPERS, timeoutMs, notifier, signal, stop);
+  }
+
+  /** Ends this ring's pending data waits (a spurious wake-up for each, §3). */
+  kickData(): void {
+    this.kick(L.DATA_FUTEX);
   }
 }
 
